@@ -1,0 +1,58 @@
+/**
+ * Defines the server: services built from the config, the rooms, the HTTP routes. `index.ts`
+ * starts it; the tests boot it with `@colyseus/testing`.
+ */
+import config from "@colyseus/tools";
+import { LocalDriver, LocalPresence } from "@colyseus/core";
+import { Tokens } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import { loadContent } from "./content/index.js";
+import { errorHandler, notFound } from "./http/errors.js";
+import { gameRoutes } from "./http/routes.js";
+import type { Logger } from "./log.js";
+import { openStore } from "./persistence/index.js";
+import { ProfileCache } from "./persistence/profiles.js";
+import { defineRooms } from "./rooms/index.js";
+import type { Services } from "./rooms/services.js";
+
+export async function createServices(cfg: Config, log: Logger): Promise<Services> {
+  const store = await openStore(cfg, log);
+  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), cfg.saveIntervalMs);
+  return {
+    config: cfg,
+    log,
+    store,
+    profiles,
+    tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
+    content: loadContent(),
+  };
+}
+
+/** The Colyseus app definition for `listen()` (production) and `boot()` (tests). */
+export function createApp(services: Services) {
+  const { config: cfg, log, profiles, store } = services;
+  return config({
+    options: {
+      presence: new LocalPresence(),
+      driver: new LocalDriver(),
+      publicAddress: cfg.publicAddress,
+      greet: false,
+    },
+    rooms: defineRooms(services),
+    initializeExpress: (app) => {
+      app.set("trust proxy", "loopback");
+      app.use(gameRoutes(services));
+      app.use(["/api", "/auth"], notFound);
+      app.use(errorHandler(log));
+    },
+    initializeGameServer: (server) => {
+      profiles.start();
+      server.onShutdown(async () => {
+        profiles.stop();
+        await profiles.flushAll();
+        await store.close();
+        log.info("stopped; every profile saved");
+      });
+    },
+  });
+}

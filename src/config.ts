@@ -1,0 +1,148 @@
+/**
+ * The one configuration module: environment variables are parsed once, validated with zod,
+ * and frozen. Every other module receives a `Config` and never reads `process.env` itself.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `"3600"`, `"90s"`, `"15m"`, `"12h"`, `"7d"` → seconds. */
+function parseDurationSec(value: string): number | undefined {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!match) return undefined;
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(match[1]) * unit;
+}
+
+const flag = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: int(0, 65535).default(2567),
+  PUBLIC_ADDRESS: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  TOKEN_TTL: z
+    .string()
+    .default("12h")
+    .transform((v, ctx) => {
+      const sec = parseDurationSec(v);
+      if (sec === undefined || sec < 60 || sec > 30 * 86400) {
+        ctx.addIssue({ code: "custom", message: "must be a duration from 60s to 30d, like 3600, 90m, 12h or 7d" });
+        return z.NEVER;
+      }
+      return sec;
+    }),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
+  ADMIN_USER: z.string().min(1).optional(),
+  ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  RECONNECT_SECONDS: int(0, 600).default(20),
+  SAVE_INTERVAL_MS: int(250, 600_000).default(5000),
+  AOI_ENABLED: flag.default(true),
+});
+
+export type Config = Readonly<{
+  env: "development" | "production" | "test";
+  production: boolean;
+  port: number;
+  /** Host (and port) clients reach this process at; required per process under Redis. */
+  publicAddress: string | undefined;
+  dataDir: string;
+  jwtSecret: string;
+  tokenTtlSec: number;
+  redisUrl: string | undefined;
+  mongoUrl: string | undefined;
+  /** Absent in development means the monitor stays off. */
+  admin: Readonly<{ user: string; password: string }> | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  reconnectSec: number;
+  saveIntervalMs: number;
+  /** Interest management in worlds. Off only for the benchmark's baseline. */
+  aoiEnabled: boolean;
+}>;
+
+/** A configuration problem that names the variable; start-up prints its message and exits. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the environment. Throws a `ConfigError` whose message is one line naming the variable.
+ * In development a missing `JWT_SECRET` is generated once and kept in `DATA_DIR`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? "environment");
+    const got = present[name] !== undefined && !/SECRET|PASSWORD/.test(name) ? ` (got "${present[name]}")` : "";
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+
+  if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError("Invalid configuration: ADMIN_USER and ADMIN_PASSWORD must be set together");
+  }
+  if (production) {
+    if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
+    if (!e.ADMIN_USER) {
+      throw new ConfigError("Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production");
+    }
+  }
+
+  const dataDir = resolve(e.DATA_DIR);
+  return Object.freeze({
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    publicAddress: e.PUBLIC_ADDRESS,
+    dataDir,
+    jwtSecret: e.JWT_SECRET ?? localSecret(dataDir),
+    tokenTtlSec: e.TOKEN_TTL,
+    redisUrl: e.REDIS_URL,
+    mongoUrl: e.MONGO_URL,
+    admin: e.ADMIN_USER ? Object.freeze({ user: e.ADMIN_USER, password: e.ADMIN_PASSWORD! }) : undefined,
+    logLevel: e.LOG_LEVEL,
+    reconnectSec: e.RECONNECT_SECONDS,
+    saveIntervalMs: e.SAVE_INTERVAL_MS,
+    aoiEnabled: e.AOI_ENABLED,
+  });
+}
+
+/** A development secret, generated on first start and kept so tokens survive restarts. */
+function localSecret(dataDir: string): string {
+  const file = join(dataDir, "jwt-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  try {
+    writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+    chmodSync(file, 0o600);
+    return secret;
+  } catch (err) {
+    // Another process started at the same moment and wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8").trim();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Server-side tunables that are game data rather than deployment settings: tick rates, message
+ * rate limits, tolerances. Clients learn the numbers they need from the `welcome` message.
+ */
+import type { RateSpec, StrikePolicy } from "../validators/rateLimit.js";
+
+export const policy = {
+  /** Simulation steps per second in a world. */
+  worldTickRate: 20,
+  /** State patches per second sent to clients. */
+  patchRate: 20,
+
+  move: {
+    /** Standing still banks at most this much time of movement. */
+    maxBankMs: 500,
+    /** Slack for clock jitter. */
+    tolerance: 0.1,
+  },
+
+  gather: { range: 48, cooldownMs: 1000, yield: 1 },
+
+  /** Per-session limits by message kind. */
+  rates: {
+    move: { perSecond: 20, burst: 30 },
+    chat: { perSecond: 10 / 60, burst: 10 },
+    gather: { perSecond: 4, burst: 4 },
+    travel: { perSecond: 1, burst: 3 },
+    attack: { perSecond: 10, burst: 15 },
+    pickup: { perSecond: 10, burst: 15 },
+    ping: { perSecond: 5, burst: 10 },
+    /** Anything else, including unknown message types. */
+    other: { perSecond: 5, burst: 10 },
+  } satisfies Record<string, RateSpec>,
+
+  /** A session whose messages are rate-limited this often is flooding and gets disconnected. */
+  flood: { limit: 50, windowMs: 10_000 } satisfies StrikePolicy,
+  /** A session that sends this many malformed payloads is disconnected. */
+  malformed: { limit: 20, windowMs: 10_000 } satisfies StrikePolicy,
+
+  /** Cap of visible players (own included) by device tier. */
+  deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
+
+  /** HTTP: auth routes per client address. */
+  authRate: { perSecond: 1, burst: 10 } satisfies RateSpec,
+} as const;
+
+export type Policy = typeof policy;

@@ -1,0 +1,35 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { HttpErrorCode } from "../protocol/codes.js";
+import type { Logger } from "../log.js";
+
+/** An error with its HTTP status and protocol code; the error handler turns it into the JSON body. */
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: HttpErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** Wraps an async handler so that a rejection reaches the error handler. */
+export const route =
+  (handler: (...args: Parameters<RequestHandler>) => Promise<unknown>): RequestHandler =>
+  (req, res, next) =>
+    handler(req, res, next).catch(next);
+
+export const notFound: RequestHandler = (req, _res, next) =>
+  next(new HttpError(404, HttpErrorCode.NotFound, `no route ${req.method} ${req.originalUrl.split("?")[0]}`));
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
+      return;
+    }
+    // express.json() reports unparsable bodies with a 4xx status.
+    if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
+      res.status(400).json({ error: { code: HttpErrorCode.InputInvalid, message: "the body is not valid JSON" } });
+      return;
+    }
+    log.error({ err, method: req.method, path: req.path }, "request failed");
+    res.status(500).json({ error: { code: HttpErrorCode.Internal, message: "internal error" } });
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * HTTP routes of PROTOCOL §1 that belong to the game: accounts, the profile, content, health.
+ * Handlers parse with zod, call the use case, and map the outcome to a status.
+ */
+import express, { type Request, type Router } from "express";
+import { z } from "zod";
+import { Accounts } from "../auth/accounts.js";
+import { policy } from "../content/policy.js";
+import { HttpErrorCode } from "../protocol/codes.js";
+import type { Services } from "../rooms/services.js";
+import { newProfile } from "../rules/profile.js";
+import { fullBucket, take, type Bucket } from "../validators/rateLimit.js";
+import { describeIssue } from "../validators/messages.js";
+import { HttpError, route } from "./errors.js";
+
+const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(20)
+  .regex(/^[\p{L}\p{N}_ .-]+$/u, "may hold letters, digits, spaces and _ . -");
+const Username = z.string().regex(/^[A-Za-z0-9_]{3,20}$/, "must be 3-20 characters of A-Z, a-z, 0-9 and _");
+const Password = z.string().min(8, "must be at least 8 characters").max(200);
+
+const GuestBody = z.object({ name: DisplayName.optional() });
+const Credentials = z.object({ username: Username, password: Password });
+const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new HttpError(400, HttpErrorCode.InputInvalid, describeIssue(parsed.error));
+  return parsed.data;
+}
+
+/** Per-address token buckets for the auth routes (brute force and account spam). */
+function authRateLimit(): express.RequestHandler {
+  const buckets = new Map<string, Bucket>();
+  return (req, _res, next) => {
+    const now = Date.now();
+    const key = req.ip ?? "unknown";
+    const result = take(buckets.get(key) ?? fullBucket(policy.authRate, now), policy.authRate, now);
+    buckets.set(key, result.bucket);
+    // Forget addresses whose bucket is full again, so the map stays small.
+    if (buckets.size > 10_000) {
+      for (const [k, b] of buckets) if (now - b.updatedAt > (policy.authRate.burst / policy.authRate.perSecond) * 1000) buckets.delete(k);
+    }
+    next(result.allowed ? undefined : new HttpError(429, HttpErrorCode.RateLimited, "too many attempts; wait a little"));
+  };
+}
+
+export function gameRoutes(services: Services): Router {
+  const { store, tokens, profiles, content } = services;
+  const accounts = new Accounts(store, tokens);
+  const router = express.Router();
+  router.use(express.json({ limit: "16kb" }));
+
+  const auth = express.Router();
+  auth.use(authRateLimit());
+  auth.post("/guest", route(async (req, res) => {
+    const { name } = parse(GuestBody, req.body);
+    res.status(201).json(await accounts.guest(name));
+  }));
+  auth.post("/register", route(async (req, res) => {
+    const { username, password } = parse(Credentials, req.body);
+    const result = await accounts.register(username, password);
+    if (!result.ok) throw new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" is taken`);
+    res.status(201).json(result.session);
+  }));
+  auth.post("/login", route(async (req, res) => {
+    const { username, password } = parse(LoginBody, req.body);
+    const result = await accounts.login(username, password);
+    if (!result.ok) throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
+    res.json(result.session);
+  }));
+  router.use("/auth", auth);
+
+  const requireUser = async (req: Request) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+    if (!token) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
+    const verdict = await tokens.verify(token);
+    if (!verdict.ok) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
+    return verdict.claims;
+  };
+
+  router.get("/api/me", route(async (req, res) => {
+    const claims = await requireUser(req);
+    // A player in play has a fresher profile in memory than in the store.
+    const profile = profiles.get(claims.userId) ?? (await store.loadProfile(claims.userId)) ?? newProfile(claims);
+    const { userId, name, level, xp, gold, hp, inventory, location } = profile;
+    res.json({ userId, name, level, xp, gold, hp, inventory, location });
+  }));
+
+  const worlds = [...content.worlds.values()].map((w) => w.template);
+  router.get("/api/worlds", (_req, res) => void res.json(worlds));
+  router.get("/api/worlds/:id", (req, res) => {
+    const world = content.worlds.get(req.params.id);
+    if (!world) throw new HttpError(404, HttpErrorCode.ContentNotFound, `no world "${req.params.id}"`);
+    res.json(world.template);
+  });
+
+  router.get("/health", route(async (_req, res) => {
+    const down: string[] = [];
+    await store.ping().catch(() => down.push(`store (${store.kind})`));
+    if (down.length) res.status(503).json({ status: "unavailable", down });
+    else res.json({ status: "ok" });
+  }));
+
+  return router;
+}

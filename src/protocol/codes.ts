@@ -1,0 +1,66 @@
+/**
+ * Every code a client can receive, in one place. `test/codes.test.ts` ties this list to
+ * docs/PROTOCOL.md, so a code cannot be added here without being documented there.
+ */
+
+/** Reasons an in-room action is refused (`reject {seq, action, code, message}`). */
+export const RejectCode = {
+  InputInvalid: "input/invalid",
+  SeqStale: "seq/stale",
+  RateLimited: "rate/limited",
+  MoveTooFast: "move/too_fast",
+  MoveOutOfBounds: "move/out_of_bounds",
+  MoveBlocked: "move/blocked",
+  ActorDead: "actor/dead",
+  AttackOutOfRange: "attack/out_of_range",
+  AttackCooldown: "attack/cooldown",
+  AttackNoMana: "attack/no_mana",
+  AttackBadTarget: "attack/bad_target",
+  LootGone: "loot/gone",
+  LootOutOfRange: "loot/out_of_range",
+  GatherOutOfRange: "gather/out_of_range",
+  GatherDepleted: "gather/depleted",
+  GatherCooldown: "gather/cooldown",
+  TravelOutOfRange: "travel/out_of_range",
+  TravelNoPortal: "travel/no_portal",
+  TravelTargetFull: "travel/target_full",
+  ChatEmpty: "chat/empty",
+  ChatTooLong: "chat/too_long",
+} as const;
+export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
+
+/** Codes of HTTP error bodies: `{error: {code, message}}`. */
+export const HttpErrorCode = {
+  InputInvalid: "input/invalid",
+  RateLimited: "rate/limited",
+  AuthUnauthorized: "auth/unauthorized",
+  AuthInvalidCredentials: "auth/invalid_credentials",
+  AuthUsernameTaken: "auth/username_taken",
+  NotFound: "http/not_found",
+  ContentNotFound: "content/not_found",
+  DependencyDown: "dependency/down",
+  Internal: "server/internal",
+} as const;
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
+
+/** Messages of a refused room join (the SDK's join promise rejects with one of these). */
+export const JoinErrorCode = {
+  AuthMissing: "auth/missing_token",
+  AuthInvalid: "auth/invalid_token",
+  AuthExpired: "auth/expired_token",
+  InputInvalid: "input/invalid",
+} as const;
+export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
+
+/**
+ * WebSocket close codes the server uses besides Colyseus's own (4000 consented, 4010 server
+ * shutdown, ...). Application codes live in 4100-4199.
+ */
+export const CloseCodes = {
+  /** The same user joined a room of this kind from another connection. */
+  SessionReplaced: 4101,
+  /** The client kept flooding far past a rate limit. */
+  Flooding: 4102,
+  /** The client kept sending malformed payloads. */
+  MalformedInput: 4103,
+} as const;

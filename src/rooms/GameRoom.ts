@@ -1,0 +1,267 @@
+/**
+ * What every Realmgate room shares: token checks at join, one seat per user, the message
+ * pipeline (rate limit → shape → seq → rule → reject or apply), the reconnection window, profile
+ * checkout and release, and one place that catches and logs whatever a hook throws.
+ *
+ * Subclasses supply the state, the bodies and the rules; they stay thin.
+ */
+import { matchMaker, Room, ServerError, ErrorCode, type Client, type RoomException, type RoomMethodName } from "@colyseus/core";
+import type { Deferred } from "@colyseus/core";
+import { z } from "zod";
+import type { Logger } from "../log.js";
+import type { Profile } from "../persistence/store.js";
+import { CloseCodes, JoinErrorCode, RejectCode } from "../protocol/codes.js";
+import { policy } from "../content/policy.js";
+import type { Refusal, Verdict } from "../rules/result.js";
+import { fullBucket, strike, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
+import { checkSeq } from "../validators/seq.js";
+import { describeIssue, Ping, seqOf } from "../validators/messages.js";
+import type { Services } from "./services.js";
+
+/** What `onAuth` hands to `onJoin` as `client.auth`. */
+export interface AuthData {
+  userId: string;
+  name: string;
+}
+
+/** The server's record of one seated session, whether connected or inside its reconnection window. */
+export interface Seat {
+  sessionId: string;
+  userId: string;
+  name: string;
+  client: Client;
+  profile: Profile;
+  /** Highest accepted `seq`; -1 before the first action. */
+  lastSeq: number;
+  buckets: Map<string, Bucket>;
+  floodStrikes: number[];
+  malformedStrikes: number[];
+  /** Set while the connection is gone and the body waits for a reconnection. */
+  reconnection: Deferred<Client> | null;
+  /** Set when the session is ended on purpose (replaced, flooding): no reconnection window. */
+  ended: boolean;
+}
+
+type Rate = keyof typeof policy.rates;
+
+export abstract class GameRoom<State extends object> extends Room<{ state: State }> {
+  /** Injected by `bindRoom`. */
+  protected services!: Services;
+  protected log!: Logger;
+  protected readonly seats = new Map<string, Seat>();
+  /** Room time (ms since creation), the clock rules see. */
+  protected get now(): number {
+    return this.clock.elapsedTime;
+  }
+  protected tick = 0;
+
+  /** Name of the room kind, used for seat exclusivity ("one seat per user per room kind"). */
+  protected abstract readonly kind: string;
+  /** Join options of this room kind; defaults are applied before matchmaking. */
+  static joinOptions: z.ZodType = z.object({});
+
+  /** Adds the body of a joining seat to the state. */
+  protected abstract placeBody(seat: Seat, options: unknown): void;
+  /** Removes the body of a leaving seat and writes its final position etc. into its profile. */
+  protected abstract removeBody(seat: Seat): void;
+  /** Fields of the `welcome` message beyond the common ones. */
+  protected abstract welcomeExtras(seat: Seat): Record<string, unknown>;
+  protected abstract get speed(): number;
+  protected abstract get bounds(): { width: number; height: number };
+  protected abstract get tickRate(): number;
+
+  /**
+   * Checks the token and the join options. Runs before matchmaking with the same options object,
+   * so the defaults it fills in (for instance `world: "meadow"`) are what `filterBy` matches on.
+   */
+  static async authenticate(services: Services, schema: z.ZodType, token: string | undefined, options: Record<string, unknown>): Promise<AuthData> {
+    if (!token) throw new ServerError(ErrorCode.AUTH_FAILED, `${JoinErrorCode.AuthMissing}: set client.auth.token to a token from /auth/guest, /auth/register or /auth/login`);
+    const verdict = await services.tokens.verify(token);
+    if (!verdict.ok) {
+      const code = verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid;
+      throw new ServerError(ErrorCode.AUTH_FAILED, `${code}: the token is ${verdict.reason}; log in again`);
+    }
+    const parsed = schema.safeParse(options ?? {});
+    if (!parsed.success) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.InputInvalid}: join options ${describeIssue(parsed.error)}`);
+    Object.assign(options, parsed.data);
+    return verdict.claims;
+  }
+
+  override onUncaughtException(error: RoomException, methodName: RoomMethodName): void {
+    this.log.error({ err: error.cause ?? error, hook: methodName, tick: this.tick }, "uncaught exception in room");
+  }
+
+  // --- joining and leaving -------------------------------------------------------------------
+
+  override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
+    await this.claimSeat(auth.userId);
+    const profile = await this.services.profiles.checkout(auth);
+    const seat: Seat = {
+      sessionId: client.sessionId,
+      userId: auth.userId,
+      name: auth.name,
+      client,
+      profile,
+      lastSeq: -1,
+      buckets: new Map(),
+      floodStrikes: [],
+      malformedStrikes: [],
+      reconnection: null,
+      ended: false,
+    };
+    this.seats.set(client.sessionId, seat);
+    this.placeBody(seat, options);
+    this.log.info({ sessionId: seat.sessionId, userId: seat.userId, tick: this.tick }, "joined");
+    client.send("welcome", {
+      sessionId: client.sessionId,
+      serverTime: Date.now(),
+      tickRate: this.tickRate,
+      speed: this.speed,
+      bounds: this.bounds,
+      ...this.welcomeExtras(seat),
+    });
+  }
+
+  override onDrop(client: Client): void {
+    const seat = this.seats.get(client.sessionId);
+    if (!seat || seat.ended || this.services.config.reconnectSec === 0) return;
+    this.log.info({ sessionId: seat.sessionId, tick: this.tick }, "connection dropped; holding the body for reconnection");
+    seat.reconnection = this.allowReconnection(client, this.services.config.reconnectSec);
+  }
+
+  override onReconnect(client: Client): void {
+    const seat = this.seats.get(client.sessionId);
+    if (!seat) return;
+    seat.client = client;
+    seat.reconnection = null;
+    this.log.info({ sessionId: seat.sessionId, tick: this.tick }, "reconnected");
+  }
+
+  override async onLeave(client: Client): Promise<void> {
+    const seat = this.seats.get(client.sessionId);
+    if (seat) await this.releaseSeat(seat);
+  }
+
+  override async onDispose(): Promise<void> {
+    await Promise.all([...this.seats.values()].map((seat) => this.releaseSeat(seat)));
+  }
+
+  /** Removes the body, saves the profile and frees the user's seat. Safe to call twice. */
+  protected async releaseSeat(seat: Seat): Promise<void> {
+    if (this.seats.get(seat.sessionId) !== seat) return;
+    this.seats.delete(seat.sessionId);
+    this.removeBody(seat);
+    this.services.profiles.touch(seat.userId);
+    await this.services.profiles.release(seat.userId);
+    await this.presence.hdel(this.seatKey, seat.userId).catch(() => undefined);
+    this.log.info({ sessionId: seat.sessionId, userId: seat.userId, tick: this.tick }, "left; profile saved");
+  }
+
+  private get seatKey(): string {
+    return `realmgate:seats:${this.kind}`;
+  }
+
+  /**
+   * One seat per user and room kind: if the user sits in another room of this kind (on any
+   * process), that room ends the earlier session and saves its profile before this join goes on.
+   */
+  private async claimSeat(userId: string): Promise<void> {
+    const holder = await this.presence.hget(this.seatKey, userId);
+    if (holder === this.roomId) await this.endUserSession(userId);
+    else if (holder && (await matchMaker.query({ roomId: holder })).length > 0) {
+      await matchMaker.remoteRoomCall(holder, "endUserSession", [userId]).catch((err: unknown) => {
+        this.log.warn({ userId, holder, err }, "could not reach the room holding the earlier seat");
+      });
+    }
+    await this.presence.hset(this.seatKey, userId, this.roomId);
+  }
+
+  /** Ends the session of `userId` in this room, if any: closes its connection and saves. */
+  async endUserSession(userId: string): Promise<void> {
+    const seat = [...this.seats.values()].find((s) => s.userId === userId);
+    if (!seat) return;
+    seat.ended = true;
+    await this.releaseSeat(seat);
+    if (seat.reconnection) seat.reconnection.reject(new Error("session replaced"));
+    else seat.client.leave(CloseCodes.SessionReplaced, "session/replaced: the same user joined from another connection");
+  }
+
+  // --- the message pipeline ------------------------------------------------------------------
+
+  /**
+   * Registers a client message: rate limit, shape check, `seq` check when the shape has one,
+   * then the rule. The handler returns a refusal or applies its effect; nothing here throws.
+   */
+  protected action<S extends z.ZodType>(
+    type: string,
+    schema: S,
+    handler: (seat: Seat, message: z.infer<S>) => Verdict | void,
+    rate: Rate = type in policy.rates ? (type as Rate) : "other",
+  ): void {
+    this.onMessage(type, (client: Client, payload: unknown) => {
+      const seat = this.seats.get(client.sessionId);
+      if (!seat || seat.ended) return;
+      if (!this.withinRate(seat, rate)) return this.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.RateLimited, message: `too many '${type}' messages; slow down` });
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) return this.malformed(seat, type, payload, describeIssue(parsed.error));
+      const message = parsed.data as z.infer<S> & { seq?: number };
+      if (message.seq !== undefined) {
+        const fresh = checkSeq(seat.lastSeq, message.seq);
+        if (!fresh.ok) return this.refuse(seat, type, message.seq, fresh);
+      }
+      const verdict = handler(seat, message);
+      if (verdict && !verdict.ok) return this.refuse(seat, type, message.seq ?? null, verdict);
+      if (message.seq !== undefined) seat.lastSeq = message.seq;
+    });
+  }
+
+  /** Unknown message types are malformed input too. */
+  private acceptNothingElse(): void {
+    this.onMessage("*", (client: Client, type: string | number, payload: unknown) => {
+      const seat = this.seats.get(client.sessionId);
+      if (!seat || seat.ended) return;
+      if (!this.withinRate(seat, "other")) return;
+      this.malformed(seat, String(type), payload, `unknown message type '${String(type)}'`);
+    });
+  }
+
+  private withinRate(seat: Seat, rate: Rate): boolean {
+    const spec: RateSpec = policy.rates[rate];
+    const now = this.now;
+    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, now), spec, now);
+    seat.buckets.set(rate, result.bucket);
+    if (result.allowed) return true;
+    const flood = strike(seat.floodStrikes, policy.flood, now);
+    seat.floodStrikes = flood.times;
+    if (flood.out) this.expel(seat, CloseCodes.Flooding, "rate/flooding: far past the message rate limit");
+    return false;
+  }
+
+  private malformed(seat: Seat, type: string, payload: unknown, detail: string): void {
+    this.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.InputInvalid, message: detail });
+    const strikes = strike(seat.malformedStrikes, policy.malformed, this.now);
+    seat.malformedStrikes = strikes.times;
+    if (strikes.out) this.expel(seat, CloseCodes.MalformedInput, "input/repeated: too many malformed messages");
+  }
+
+  protected refuse(seat: Seat, action: string, seq: number | null, refusal: Refusal): void {
+    if (seat.ended) return;
+    this.log.debug({ sessionId: seat.sessionId, tick: this.tick, action, code: refusal.code }, "action refused");
+    seat.client.send("reject", { seq, action, code: refusal.code, message: refusal.message });
+  }
+
+  private expel(seat: Seat, code: number, reason: string): void {
+    if (seat.ended) return;
+    seat.ended = true;
+    this.log.warn({ sessionId: seat.sessionId, userId: seat.userId, tick: this.tick, reason }, "disconnecting client");
+    seat.client.leave(code, reason);
+  }
+
+  /** Messages every room answers: `ping`, and a refusal for any unknown type. */
+  protected registerCommonMessages(): void {
+    this.action("ping", Ping, (seat, { t }) => {
+      seat.client.send("pong", { t, serverTime: Date.now() });
+    });
+    this.acceptNothingElse();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * An open world (PROTOCOL §2.1). Thin: it decodes, asks the rules, applies, and lets the Interest
+ * manager decide who sees whom.
+ */
+import { policy } from "../content/policy.js";
+import type { World } from "../content/index.js";
+import { checkChat } from "../rules/chat.js";
+import { checkGather } from "../rules/gather.js";
+import { checkMove } from "../rules/movement.js";
+import { addItem, STARTING_HP } from "../rules/profile.js";
+import { inBounds, isBlockedAt } from "../rules/tilemap.js";
+import { refuse } from "../rules/result.js";
+import { createRng, randomInt, type Rng } from "../rules/rng.js";
+import { RejectCode } from "../protocol/codes.js";
+import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
+import { Chat, Gather, Move, WorldJoinOptions } from "../validators/messages.js";
+import { GameRoom, type Seat } from "./GameRoom.js";
+import { Interest } from "./Interest.js";
+
+/** Per-session data the world keeps beside the synchronized Player. */
+interface Walker {
+  moveBudget: number;
+  lastMoveAt: number;
+  lastGatherAt: number;
+}
+
+export class WorldRoom extends GameRoom<WorldState> {
+  static override joinOptions = WorldJoinOptions;
+  protected readonly kind = "world";
+
+  override state = new WorldState();
+  private world!: World;
+  private interest!: Interest<Player>;
+  private readonly walkers = new Map<string, Walker>();
+  private readonly regrowAt = new Map<string, number>();
+  private rng!: Rng;
+
+  protected get speed() {
+    return this.world.template.speed;
+  }
+  protected get bounds() {
+    return { width: this.world.template.width, height: this.world.template.height };
+  }
+  protected get tickRate() {
+    return policy.worldTickRate;
+  }
+
+  override onCreate(options: { world?: string }): void {
+    const world = this.services.content.worlds.get(options.world ?? "meadow");
+    if (!world) throw new Error(`unknown world "${options.world}"`);
+    this.world = world;
+    this.log = this.services.log.child({ roomId: this.roomId, room: "world", world: world.template.id });
+    this.rng = createRng(Number.parseInt(this.roomId.replace(/[^0-9a-f]/gi, "").slice(0, 8) || "1", 16));
+    this.maxClients = world.template.maxPlayers;
+    this.setPatchRate(1000 / policy.patchRate);
+
+    const t = world.template;
+    this.state.world = t.id;
+    for (const p of t.portals) this.state.portals.set(p.id, new Portal({ id: p.id, x: p.x, y: p.y, to: p.to }));
+    for (const r of t.resources) this.state.resources.set(r.id, new Resource({ id: r.id, kind: r.kind, x: r.x, y: r.y, amount: r.amount }));
+
+    this.interest = new Interest(t.aoiRadius, (id) => this.state.players.get(id), this.services.config.aoiEnabled);
+
+    this.action("move", Move, (seat, { x, y }) => this.move(seat, x, y));
+    this.action("chat", Chat, (seat, { text }) => this.chat(seat, text));
+    this.action("gather", Gather, (seat, { resource }) => this.gather(seat, resource));
+    this.registerCommonMessages();
+
+    this.setTimestep(() => this.step(), 1000 / policy.worldTickRate);
+    this.log.info("world instance created");
+  }
+
+  private step(): void {
+    this.tick++;
+    this.state.tick = this.tick;
+    this.regrowResources();
+    this.interest.update();
+  }
+
+  // --- bodies --------------------------------------------------------------------------------
+
+  protected placeBody(seat: Seat, options: unknown): void {
+    const { device } = WorldJoinOptions.parse(options);
+    const t = this.world.template;
+    const saved = seat.profile.location;
+    const at = saved?.world === t.id ? saved : this.spawnPoint();
+    const player = new Player({
+      sessionId: seat.sessionId,
+      userId: seat.userId,
+      name: seat.name,
+      x: at.x,
+      y: at.y,
+      hp: seat.profile.hp,
+      maxHp: STARTING_HP,
+      level: seat.profile.level,
+    });
+    this.state.players.set(seat.sessionId, player);
+    this.walkers.set(seat.sessionId, { moveBudget: 0, lastMoveAt: this.now, lastGatherAt: -Infinity });
+    this.interest.join(seat.sessionId, seat.client, policy.deviceCaps[device]);
+    this.keepLocation(seat, player);
+  }
+
+  protected removeBody(seat: Seat): void {
+    const player = this.state.players.get(seat.sessionId);
+    if (player) this.keepLocation(seat, player);
+    this.interest.leave(seat.sessionId);
+    this.walkers.delete(seat.sessionId);
+    this.state.players.delete(seat.sessionId);
+  }
+
+  override onReconnect(client: Parameters<GameRoom<WorldState>["onReconnect"]>[0]): void {
+    super.onReconnect(client);
+    this.interest.rebind(client.sessionId, client);
+  }
+
+  protected welcomeExtras() {
+    return { world: this.world.template.id, aoiRadius: this.world.template.aoiRadius };
+  }
+
+  private spawnPoint(): { x: number; y: number } {
+    const { spawn } = this.world.template;
+    // A few random points in the spawn circle; the centre is open (content/index.ts checks it).
+    for (let i = 0; i < 8; i++) {
+      const angle = this.rng.next() * 2 * Math.PI;
+      const r = randomInt(this.rng, 0, spawn.radius);
+      const p = { x: Math.round(spawn.x + r * Math.cos(angle)), y: Math.round(spawn.y + r * Math.sin(angle)) };
+      if (inBounds(this.world.map, p) && !isBlockedAt(this.world.map, p)) return p;
+    }
+    return { x: spawn.x, y: spawn.y };
+  }
+
+  /** Writes the body's position into the profile, which the write-behind will save. */
+  private keepLocation(seat: Seat, player: Player): void {
+    seat.profile.location = { world: this.world.template.id, x: player.x, y: player.y };
+    seat.profile.hp = player.hp;
+    this.services.profiles.touch(seat.userId);
+  }
+
+  // --- actions -------------------------------------------------------------------------------
+
+  private move(seat: Seat, x: number, y: number) {
+    const player = this.state.players.get(seat.sessionId)!;
+    const walker = this.walkers.get(seat.sessionId)!;
+    const verdict = checkMove(
+      { x: player.x, y: player.y, moveBudget: walker.moveBudget, lastMoveAt: walker.lastMoveAt },
+      { x, y },
+      { now: this.now, map: this.world.map, policy: { speed: this.speed, ...policy.move } },
+    );
+    if (!verdict.ok) return verdict;
+    player.x = verdict.x;
+    player.y = verdict.y;
+    walker.moveBudget = verdict.moveBudget;
+    walker.lastMoveAt = verdict.lastMoveAt;
+    this.interest.moved(seat.sessionId, player.x, player.y);
+    this.keepLocation(seat, player);
+    return verdict;
+  }
+
+  private chat(seat: Seat, text: string) {
+    const verdict = checkChat(text);
+    if (!verdict.ok) return verdict;
+    this.broadcast("chat", { from: seat.sessionId, name: seat.name, text: verdict.text, at: Date.now() });
+    return verdict;
+  }
+
+  private gather(seat: Seat, resourceId: string) {
+    const resource = this.state.resources.get(resourceId);
+    const template = this.world.template.resources.find((r) => r.id === resourceId);
+    if (!resource || !template) return refuse(RejectCode.GatherOutOfRange, `there is no resource "${resourceId}" here`);
+    const player = this.state.players.get(seat.sessionId)!;
+    const walker = this.walkers.get(seat.sessionId)!;
+    const verdict = checkGather(
+      { x: player.x, y: player.y, lastGatherAt: walker.lastGatherAt },
+      { x: resource.x, y: resource.y, amount: resource.amount, item: template.item, yield: policy.gather.yield },
+      { now: this.now, policy: policy.gather },
+    );
+    if (!verdict.ok) return verdict;
+    walker.lastGatherAt = this.now;
+    if (resource.amount === template.amount) this.regrowAt.set(resourceId, this.now + template.regrowMs);
+    resource.amount -= verdict.qty;
+    seat.profile.inventory = addItem(seat.profile.inventory, verdict.item, verdict.qty);
+    this.services.profiles.touch(seat.userId);
+    seat.client.send("gathered", { resource: resourceId, item: verdict.item, qty: verdict.qty });
+    return verdict;
+  }
+
+  private regrowResources(): void {
+    for (const [id, at] of this.regrowAt) {
+      if (this.now < at) continue;
+      const resource = this.state.resources.get(id)!;
+      const template = this.world.template.resources.find((r) => r.id === id)!;
+      resource.amount = Math.min(template.amount, resource.amount + 1);
+      if (resource.amount < template.amount) this.regrowAt.set(id, this.now + template.regrowMs);
+      else this.regrowAt.delete(id);
+    }
+  }
+}

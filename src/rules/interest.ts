@@ -1,0 +1,91 @@
+import type { Point } from "./geometry.js";
+
+/**
+ * A uniform grid over the map that answers "who is near (x, y)" without looking at everyone.
+ * With the cell as large as the query radius, a query reads at most 3×3 cells.
+ */
+export class SpatialGrid<Id> {
+  private readonly cells = new Map<number, Set<Id>>();
+  private readonly where = new Map<Id, { cell: number; x: number; y: number }>();
+
+  constructor(private readonly cellSize: number) {}
+
+  private key(cx: number, cy: number): number {
+    // Cells fit in 16 bits each way for any map below 65536 cells a side.
+    return (cy << 16) | cx;
+  }
+
+  private cellOf(x: number, y: number): number {
+    return this.key(Math.max(0, Math.floor(x / this.cellSize)), Math.max(0, Math.floor(y / this.cellSize)));
+  }
+
+  get size(): number {
+    return this.where.size;
+  }
+
+  /** Inserts or moves `id` to `(x, y)`. */
+  set(id: Id, x: number, y: number): void {
+    const cell = this.cellOf(x, y);
+    const prev = this.where.get(id);
+    if (prev) {
+      prev.x = x;
+      prev.y = y;
+      if (prev.cell === cell) return;
+      this.cells.get(prev.cell)!.delete(id);
+      if (this.cells.get(prev.cell)!.size === 0) this.cells.delete(prev.cell);
+      prev.cell = cell;
+    } else {
+      this.where.set(id, { cell, x, y });
+    }
+    let bucket = this.cells.get(cell);
+    if (!bucket) this.cells.set(cell, (bucket = new Set()));
+    bucket.add(id);
+  }
+
+  delete(id: Id): void {
+    const prev = this.where.get(id);
+    if (!prev) return;
+    const bucket = this.cells.get(prev.cell)!;
+    bucket.delete(id);
+    if (bucket.size === 0) this.cells.delete(prev.cell);
+    this.where.delete(id);
+  }
+
+  /**
+   * The ids within `radius` of `center` (excluding `self`), nearest first, at most `limit`.
+   * Ties in distance are broken by id so the answer is stable between ticks.
+   */
+  nearest(center: Point, radius: number, limit: number, self?: Id): Id[] {
+    if (limit <= 0) return [];
+    const r2 = radius * radius;
+    const found: Array<{ id: Id; d2: number }> = [];
+    const minCx = Math.max(0, Math.floor((center.x - radius) / this.cellSize));
+    const maxCx = Math.floor((center.x + radius) / this.cellSize);
+    const minCy = Math.max(0, Math.floor((center.y - radius) / this.cellSize));
+    const maxCy = Math.floor((center.y + radius) / this.cellSize);
+    for (let cy = minCy; cy <= maxCy; cy++) {
+      for (let cx = minCx; cx <= maxCx; cx++) {
+        const bucket = this.cells.get(this.key(cx, cy));
+        if (!bucket) continue;
+        for (const id of bucket) {
+          if (id === self) continue;
+          const p = this.where.get(id)!;
+          const d2 = (p.x - center.x) ** 2 + (p.y - center.y) ** 2;
+          if (d2 <= r2) found.push({ id, d2 });
+        }
+      }
+    }
+    found.sort((a, b) => a.d2 - b.d2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (found.length > limit) found.length = limit;
+    return found.map((f) => f.id);
+  }
+}
+
+/** What to add to and remove from a view to turn `current` into `next`. */
+export function diffVisible<Id>(current: ReadonlySet<Id>, next: readonly Id[]): { add: Id[]; remove: Id[] } {
+  const nextSet = new Set(next);
+  const add = next.filter((id) => !current.has(id));
+  const remove: Id[] = [];
+  for (const id of current) if (!nextSet.has(id)) remove.push(id);
+  return { add, remove };
+}

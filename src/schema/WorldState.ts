@@ -1,0 +1,38 @@
+import { schema, t, type SchemaType } from "@colyseus/schema";
+
+export const Player = schema(
+  {
+    sessionId: t.string(),
+    userId: t.string(),
+    name: t.string(),
+    x: t.number(),
+    y: t.number(),
+    hp: t.number(),
+    maxHp: t.number(),
+    level: t.number(),
+  },
+  "Player",
+);
+export type Player = SchemaType<typeof Player>;
+
+export const Portal = schema({ id: t.string(), x: t.number(), y: t.number(), to: t.string() }, "Portal");
+export type Portal = SchemaType<typeof Portal>;
+
+export const Resource = schema(
+  { id: t.string(), kind: t.string(), x: t.number(), y: t.number(), amount: t.number() },
+  "Resource",
+);
+export type Resource = SchemaType<typeof Resource>;
+
+export const WorldState = schema(
+  {
+    world: t.string(),
+    tick: t.number(),
+    /** Filtered per client by interest management: only entries added to a client's view reach it. */
+    players: t.map(Player).view(),
+    portals: t.map(Portal),
+    resources: t.map(Resource),
+  },
+  "WorldState",
+);
+export type WorldState = SchemaType<typeof WorldState>;

@@ -1,0 +1,37 @@
+/**
+ * The shape of every client message (the first tier of checks). A payload that does not parse
+ * is refused with `input/invalid` before any rule sees it. Unknown keys are dropped, so a client
+ * can never smuggle in a field the server computes.
+ */
+import { z } from "zod";
+
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const coord = z.number().finite().min(-1e6).max(1e6);
+const id = z.string().min(1).max(64);
+
+export const Ping = z.object({ t: z.number().finite() });
+export const Move = z.object({ seq, x: coord, y: coord });
+/** Longer than the chat rule's 200 characters so that an over-long line gets `chat/too_long`. */
+export const Chat = z.object({ seq, text: z.string().max(2000) });
+export const Gather = z.object({ seq, resource: id });
+export const Travel = z.object({ seq, portal: id });
+
+export const WorldJoinOptions = z.object({
+  world: id.default("meadow"),
+  device: z.enum(["mobile", "tablet", "desktop", "high_end"]).default("desktop"),
+});
+export type WorldJoinOptions = z.infer<typeof WorldJoinOptions>;
+export type Device = WorldJoinOptions["device"];
+
+/** Reads `seq` from a payload that failed its shape check, so the `reject` can still name it. */
+export function seqOf(payload: unknown): number | null {
+  const value = (payload as { seq?: unknown } | null)?.seq;
+  return typeof value === "number" && Number.isSafeInteger(value) ? value : null;
+}
+
+/** One line describing the first problem zod found. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const path = issue.path.length ? issue.path.join(".") : "payload";
+  return `${path}: ${issue.message}`;
+}
