@@ -15,7 +15,7 @@ import { ProfileCache } from "./persistence/profiles.js";
 import { defineRooms } from "./rooms/index.js";
 import type { Services } from "./rooms/services.js";
 
-export async function createServices(cfg: Config, log: Logger): Promise<Services> {
+export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);
   const profiles = new ProfileCache(store, log.child({ component: "profiles" }), cfg.saveIntervalMs);
   return {
@@ -24,7 +24,7 @@ export async function createServices(cfg: Config, log: Logger): Promise<Services
     store,
     profiles,
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
-    content: loadContent(),
+    content,
   };
 }
 

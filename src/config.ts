@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   RECONNECT_SECONDS: int(0, 600).default(20),
   SAVE_INTERVAL_MS: int(250, 600_000).default(5000),
   AOI_ENABLED: flag.default(true),
+  AUTH_RATE_PER_MIN: int(0, 100_000).default(30),
 });
 
 export type Config = Readonly<{
@@ -77,6 +78,8 @@ export type Config = Readonly<{
   saveIntervalMs: number;
   /** Interest management in worlds. Off only for the benchmark's baseline. */
   aoiEnabled: boolean;
+  /** Requests to /auth/* per client address and minute (a burst of that many, refilled evenly); 0 = no limit. */
+  authRatePerMin: number;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconnectSec: e.RECONNECT_SECONDS,
     saveIntervalMs: e.SAVE_INTERVAL_MS,
     aoiEnabled: e.AOI_ENABLED,
+    authRatePerMin: e.AUTH_RATE_PER_MIN,
   });
 }
 

@@ -39,9 +39,6 @@ export const policy = {
 
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
-
-  /** HTTP: auth routes per client address. */
-  authRate: { perSecond: 1, burst: 10 } satisfies RateSpec,
 } as const;
 
 export type Policy = typeof policy;

@@ -49,16 +49,21 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   protected services!: Services;
   protected log!: Logger;
   protected readonly seats = new Map<string, Seat>();
-  /** Room time (ms since creation), the clock rules see. */
+  /**
+   * The time rules see, in ms. Monotonic and read when a message arrives: the room clock only
+   * advances once a tick, and a move checked against a stale clock looks up to a tick too fast.
+   */
   protected get now(): number {
-    return this.clock.elapsedTime;
+    return performance.now();
   }
   protected tick = 0;
 
   /** Name of the room kind, used for seat exclusivity ("one seat per user per room kind"). */
   protected abstract readonly kind: string;
   /** Join options of this room kind; defaults are applied before matchmaking. */
-  static joinOptions: z.ZodType = z.object({});
+  static joinOptions(_services: Services): z.ZodType {
+    return z.object({});
+  }
 
   /** Adds the body of a joining seat to the state. */
   protected abstract placeBody(seat: Seat, options: unknown): void;
@@ -127,6 +132,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     if (!seat || seat.ended || this.services.config.reconnectSec === 0) return;
     this.log.info({ sessionId: seat.sessionId, tick: this.tick }, "connection dropped; holding the body for reconnection");
     seat.reconnection = this.allowReconnection(client, this.services.config.reconnectSec);
+    // Refused outright while the room is disposing (a shutdown); then onLeave follows as usual.
+    seat.reconnection.catch(() => undefined);
   }
 
   override onReconnect(client: Client): void {

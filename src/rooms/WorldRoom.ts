@@ -16,6 +16,7 @@ import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
 import { Chat, Gather, Move, WorldJoinOptions } from "../validators/messages.js";
 import { GameRoom, type Seat } from "./GameRoom.js";
 import { Interest } from "./Interest.js";
+import type { Services } from "./services.js";
 
 /** Per-session data the world keeps beside the synchronized Player. */
 interface Walker {
@@ -25,7 +26,9 @@ interface Walker {
 }
 
 export class WorldRoom extends GameRoom<WorldState> {
-  static override joinOptions = WorldJoinOptions;
+  static override joinOptions(services: Services) {
+    return WorldJoinOptions.refine((o) => services.content.worlds.has(o.world), { message: "is not a known world", path: ["world"] });
+  }
   protected readonly kind = "world";
 
   override state = new WorldState();

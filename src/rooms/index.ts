@@ -10,7 +10,7 @@ import { WorldRoom } from "./WorldRoom.js";
 export function bindRoom<R extends typeof WorldRoom>(RoomClass: R, services: Services): R {
   const Bound = class extends (RoomClass as typeof WorldRoom) {
     static override async onAuth(token: string, options: Record<string, unknown>) {
-      return GameRoom.authenticate(services, RoomClass.joinOptions, token, options);
+      return GameRoom.authenticate(services, RoomClass.joinOptions(services), token, options);
     }
     constructor() {
       super();

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "realmgate-config-"));
+const SECRET = "s".repeat(40);
+
+describe("config", () => {
+  it("has working defaults and is frozen", () => {
+    const c = loadConfig({ DATA_DIR: tmp() });
+    assert.equal(c.port, 2567);
+    assert.equal(c.env, "development");
+    assert.equal(c.reconnectSec, 20);
+    assert.equal(c.saveIntervalMs, 5000);
+    assert.equal(c.tokenTtlSec, 12 * 3600);
+    assert.equal(c.admin, undefined);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it("names the variable of a bad value in one line", () => {
+    for (const [env, pattern] of [
+      [{ PORT: "http" }, /^Invalid configuration: PORT .*\(got "http"\)$/],
+      [{ RECONNECT_SECONDS: "-1" }, /^Invalid configuration: RECONNECT_SECONDS /],
+      [{ REDIS_URL: "localhost:6379" }, /^Invalid configuration: REDIS_URL must be a URL starting with redis:\/\//],
+      [{ LOG_LEVEL: "loud" }, /^Invalid configuration: LOG_LEVEL /],
+      [{ TOKEN_TTL: "forever" }, /^Invalid configuration: TOKEN_TTL must be a duration/],
+      [{ JWT_SECRET: "short" }, /^Invalid configuration: JWT_SECRET must be at least 32 characters$/],
+    ] as const) {
+      assert.throws(() => loadConfig({ DATA_DIR: tmp(), ...env }), (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, pattern);
+        assert.doesNotMatch(err.message, /\n/);
+        return true;
+      });
+    }
+  });
+
+  it("never echoes a secret in an error", () => {
+    assert.throws(() => loadConfig({ JWT_SECRET: "hunter2" }), (err: Error) => !err.message.includes("hunter2"));
+  });
+
+  it("parses durations", () => {
+    assert.equal(loadConfig({ DATA_DIR: tmp(), TOKEN_TTL: "90m" }).tokenTtlSec, 5400);
+    assert.equal(loadConfig({ DATA_DIR: tmp(), TOKEN_TTL: "3600" }).tokenTtlSec, 3600);
+  });
+
+  it("refuses to start in production without a JWT secret or admin credentials", () => {
+    assert.throws(() => loadConfig({ NODE_ENV: "production", ADMIN_USER: "admin", ADMIN_PASSWORD: "a-long-password" }), /JWT_SECRET is required/);
+    assert.throws(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }), /ADMIN_USER and ADMIN_PASSWORD are required/);
+    const c = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ADMIN_USER: "admin", ADMIN_PASSWORD: "a-long-password" });
+    assert.equal(c.production, true);
+    assert.deepEqual(c.admin, { user: "admin", password: "a-long-password" });
+  });
+
+  it("in development, generates a JWT secret once and keeps it in DATA_DIR", () => {
+    const dir = tmp();
+    const first = loadConfig({ DATA_DIR: dir }).jwtSecret;
+    assert.ok(first.length >= 32);
+    assert.equal(loadConfig({ DATA_DIR: dir }).jwtSecret, first);
+    assert.equal(readFileSync(join(dir, "jwt-secret"), "utf8").trim(), first);
+    assert.equal(statSync(join(dir, "jwt-secret")).mode & 0o777, 0o600);
+    assert.notEqual(loadConfig({ DATA_DIR: tmp() }).jwtSecret, first);
+  });
+});

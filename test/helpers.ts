@@ -1,0 +1,194 @@
+/**
+ * Test fixtures: a real server (real SQLite in a temporary DATA_DIR, real WebSocket transport)
+ * and real SDK clients. Waits are on events, with a timeout that fails the test.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { boot, type ColyseusTestServer } from "@colyseus/testing";
+import { Client, type Room } from "@colyseus/sdk";
+import { createApp, createServices } from "../src/app.config.js";
+import { loadConfig } from "../src/config.js";
+import { loadContent } from "../src/content/index.js";
+import type { WorldTemplate } from "../src/content/worlds.js";
+import { createLogger } from "../src/log.js";
+import type { Services } from "../src/rooms/services.js";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestApp {
+  colyseus: ColyseusTestServer;
+  services: Services;
+  port: number;
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(env: Record<string, string> = {}, worlds?: WorldTemplate[]): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), "realmgate-test-"));
+  const port = await freePort();
+  const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", RECONNECT_SECONDS: "5", AUTH_RATE_PER_MIN: "0", ...env });
+  const services = await createServices(config, createLogger(config), loadContent(worlds));
+  const colyseus = await boot(createApp(services), port);
+  return {
+    colyseus,
+    services,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    async stop() {
+      await colyseus.shutdown();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function http(app: TestApp, method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(app.url + path, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export async function guest(app: TestApp, name?: string): Promise<{ token: string; userId: string; name: string }> {
+  const res = await http(app, "POST", "/auth/guest", name ? { name } : {});
+  if (res.status !== 201) throw new Error(`guest login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** An SDK client holding `token`. */
+export function sdk(app: TestApp, token?: string): Client {
+  const client = new Client(`ws://127.0.0.1:${app.port}`);
+  if (token) client.auth.token = token;
+  return client;
+}
+
+/** Resolves with the next message of `type` on `room` (and rejects after `ms`). */
+export function nextMessage<T = any>(room: Room, type: string, ms = 5000, where: (m: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no '${type}' message within ${ms} ms`));
+    }, ms);
+    const off = room.onMessage(type, (message: T) => {
+      if (!where(message)) return;
+      clearTimeout(timer);
+      off();
+      resolve(message);
+    });
+  });
+}
+
+/** Resolves once `predicate()` holds after a state patch (checked at once, then on every patch). */
+export function until(room: Room, predicate: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (predicate()) return resolve();
+    const timer = setTimeout(() => {
+      room.onStateChange.remove(check);
+      reject(new Error(`${what} not reached within ${ms} ms`));
+    }, ms);
+    const check = () => {
+      if (!predicate()) return;
+      clearTimeout(timer);
+      room.onStateChange.remove(check);
+      resolve();
+    };
+    room.onStateChange(check);
+  });
+}
+
+/** Positions travel as float32 when that keeps 1e-4 precision, so compare within that. */
+export const isAt = (a: { x: number; y: number }, b: { x: number; y: number }) => Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
+
+/** A test player: an SDK room with a `seq` counter and helpers that wait on the server's answers. */
+export class Bot {
+  seq = 0;
+  private lastAck = performance.now();
+
+  constructor(readonly client: Client, readonly room: Room, readonly welcome: any, readonly user: { token: string; userId: string; name: string }) {
+    // Messages a test does not wait for are fine to drop (the SDK warns about unhandled types).
+    for (const type of ["reject", "chat", "pong", "gathered"]) room.onMessage(type, () => undefined);
+  }
+
+  static async join(app: TestApp, options: Record<string, unknown> = {}, user?: { token: string; userId: string; name: string }, roomName = "world"): Promise<Bot> {
+    user ??= await guest(app, `P${Math.floor(Math.random() * 1e6)}`);
+    const client = sdk(app, user.token);
+    const room = await client.joinOrCreate(roomName, options);
+    const welcome = await nextMessage(room, "welcome");
+    await until(room, () => room.state.players?.get?.(room.sessionId) !== undefined || room.state.heroes?.get?.(room.sessionId) !== undefined, 5000, "own body");
+    return new Bot(client, room, welcome, user);
+  }
+
+  get me(): { x: number; y: number; hp: number } {
+    return this.room.state.players.get(this.room.sessionId);
+  }
+
+  /** Ids of the players this client currently receives. */
+  get sees(): string[] {
+    return [...this.room.state.players.keys()].sort();
+  }
+
+  send(type: string, payload: Record<string, unknown> = {}): number {
+    const seq = ++this.seq;
+    this.room.send(type, { seq, ...payload });
+    return seq;
+  }
+
+  /** Sends an action and resolves with the `reject` the server answers it with. */
+  async expectReject(type: string, payload: Record<string, unknown> = {}, code?: string): Promise<any> {
+    const seq = this.seq + 1;
+    const reject = nextMessage(this.room, "reject", 5000, (r: any) => r.seq === seq);
+    this.send(type, payload);
+    const r = await reject;
+    if (code) if (r.code !== code) throw new Error(`expected ${code}, got ${r.code}: ${r.message}`);
+    return r;
+  }
+
+  /** One legal step toward (x, y): waits on patches until the time since the last accepted move covers it. */
+  async stepTo(x: number, y: number): Promise<void> {
+    const speed: number = this.welcome.speed;
+    const { x: fromX, y: fromY } = this.me;
+    const dist = Math.hypot(x - fromX, y - fromY);
+    while (((performance.now() - this.lastAck) / 1000) * speed * 0.9 < Math.min(dist, speed * 0.1)) await this.room.waitForNextPatch();
+    const allowed = ((performance.now() - this.lastAck) / 1000) * speed * 0.9;
+    const f = dist <= allowed ? 1 : allowed / dist;
+    const target = { x: fromX + (x - fromX) * f, y: fromY + (y - fromY) * f };
+    const seq = this.seq + 1;
+    let refused: any;
+    const off = this.room.onMessage("reject", (r: any) => {
+      if (r.seq === seq) refused = r;
+    });
+    this.send("move", target);
+    try {
+      await until(this.room, () => refused !== undefined || isAt(this.me, target), 5000, `move to ${target.x},${target.y}`);
+    } finally {
+      off();
+    }
+    if (refused) throw new Error(`move refused: ${refused.code} ${refused.message}`);
+    this.lastAck = performance.now();
+  }
+
+  /** Walks to (x, y) in legal steps. */
+  async walkTo(x: number, y: number): Promise<void> {
+    while (!isAt(this.me, { x, y })) await this.stepTo(x, y);
+  }
+
+  leave(): Promise<number> {
+    return this.room.leave();
+  }
+}
