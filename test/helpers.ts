@@ -33,7 +33,8 @@ export interface TestApp {
   port: number;
   url: string;
   dataDir: string;
-  stop(): Promise<void>;
+  /** Shuts the server down gracefully; the data directory is removed unless `keepData`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export async function startApp(env: Record<string, string> = {}, worlds?: WorldTemplate[]): Promise<TestApp> {
@@ -48,9 +49,9 @@ export async function startApp(env: Record<string, string> = {}, worlds?: WorldT
     port,
     url: `http://127.0.0.1:${port}`,
     dataDir,
-    async stop() {
+    async stop({ keepData = false } = {}) {
       await colyseus.shutdown();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

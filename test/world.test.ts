@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { SqliteStore } from "../src/persistence/sqlite.js";
 import { worlds } from "../src/content/worlds.js";
 import { newProfile } from "../src/rules/profile.js";
 import { Bot, guest, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
@@ -309,5 +312,46 @@ describe("world without interest management (benchmark baseline)", () => {
     await until(a.room, () => a.sees.length === 2, 5000, "far player visible without AOI");
     await until(b.room, () => b.sees.length === 2);
     await Promise.all([a.leave(), b.leave()]);
+  });
+});
+
+describe("world saves", () => {
+  it("removes the body and saves the profile when the reconnection window passes", async () => {
+    const app = await startApp({ RECONNECT_SECONDS: "1" });
+    try {
+      const observer = await Bot.join(app);
+      const dropper = await Bot.join(app);
+      await until(observer.room, () => observer.sees.includes(dropper.room.sessionId));
+      await dropper.walkTo(dropper.me.x + 15, dropper.me.y);
+      const where = { x: dropper.me.x, y: dropper.me.y };
+      dropper.room.reconnection.enabled = false;
+      (dropper.room.connection as any).transport.ws.close();
+      // Held for the window first, then gone.
+      await observer.room.waitForNextPatch();
+      assert.ok(observer.sees.includes(dropper.room.sessionId), "held during the window");
+      await until(observer.room, () => !observer.sees.includes(dropper.room.sessionId), 5000, "body removed after the window");
+      const saved = await app.services.store.loadProfile(dropper.user.userId);
+      assert.equal(saved?.location?.world, "meadow");
+      assert.ok(isAt(saved!.location!, where));
+      await observer.leave();
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it("saves everyone's profile on a graceful shutdown", async () => {
+    const app = await startApp();
+    const bot = await Bot.join(app);
+    await bot.walkTo(bot.me.x + 20, bot.me.y + 20);
+    const where = { x: bot.me.x, y: bot.me.y };
+    await app.stop({ keepData: true });
+    const store = new SqliteStore(join(app.dataDir, "realmgate.db"));
+    try {
+      const saved = await store.loadProfile(bot.user.userId);
+      assert.ok(saved?.location && isAt(saved.location, where));
+    } finally {
+      await store.close();
+      rmSync(app.dataDir, { recursive: true, force: true });
+    }
   });
 });
