@@ -58,6 +58,7 @@ const EnvSchema = z.object({
   SAVE_INTERVAL_MS: int(250, 600_000).default(5000),
   AOI_ENABLED: flag.default(true),
   AUTH_RATE_PER_MIN: int(0, 100_000).default(30),
+  DUNGEON_GRACE_SECONDS: int(0, 3600).default(30),
 });
 
 export type Config = Readonly<{
@@ -80,6 +81,8 @@ export type Config = Readonly<{
   aoiEnabled: boolean;
   /** Requests to /auth/* per client address and minute (a burst of that many, refilled evenly); 0 = no limit. */
   authRatePerMin: number;
+  /** How long an empty dungeon instance waits for its heroes before it closes. */
+  dungeonGraceSec: number;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     saveIntervalMs: e.SAVE_INTERVAL_MS,
     aoiEnabled: e.AOI_ENABLED,
     authRatePerMin: e.AUTH_RATE_PER_MIN,
+    dungeonGraceSec: e.DUNGEON_GRACE_SECONDS,
   });
 }
 

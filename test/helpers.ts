@@ -123,7 +123,7 @@ export class Bot {
 
   constructor(readonly client: Client, readonly room: Room, readonly welcome: any, readonly user: { token: string; userId: string; name: string }) {
     // Messages a test does not wait for are fine to drop (the SDK warns about unhandled types).
-    for (const type of ["reject", "chat", "pong", "gathered"]) room.onMessage(type, () => undefined);
+    for (const type of ["reject", "chat", "pong", "gathered", "combat", "picked", "phase", "cleared", "failed"]) room.onMessage(type, () => undefined);
   }
 
   static async join(app: TestApp, options: Record<string, unknown> = {}, user?: { token: string; userId: string; name: string }, roomName = "world"): Promise<Bot> {
@@ -135,8 +135,9 @@ export class Bot {
     return new Bot(client, room, welcome, user);
   }
 
-  get me(): { x: number; y: number; hp: number } {
-    return this.room.state.players.get(this.room.sessionId);
+  /** The own body: a world's Player or a dungeon's Hero. */
+  get me(): { x: number; y: number; hp: number; alive?: boolean; mana?: number } {
+    return (this.room.state.players ?? this.room.state.heroes).get(this.room.sessionId);
   }
 
   /** Ids of the players this client currently receives. */
@@ -163,10 +164,13 @@ export class Bot {
   /** One legal step toward (x, y): waits on patches until the time since the last accepted move covers it. */
   async stepTo(x: number, y: number): Promise<void> {
     const speed: number = this.welcome.speed;
+    const dist0 = Math.hypot(x - this.me.x, y - this.me.y);
+    // Earned distance, 10 % under the speed and well under the server's half-second cap on banking.
+    const earned = () => (Math.min(performance.now() - this.lastAck, 400) / 1000) * speed * 0.9;
+    while (earned() < Math.min(dist0, speed * 0.1)) await this.room.waitForNextPatch();
     const { x: fromX, y: fromY } = this.me;
     const dist = Math.hypot(x - fromX, y - fromY);
-    while (((performance.now() - this.lastAck) / 1000) * speed * 0.9 < Math.min(dist, speed * 0.1)) await this.room.waitForNextPatch();
-    const allowed = ((performance.now() - this.lastAck) / 1000) * speed * 0.9;
+    const allowed = earned();
     const f = dist <= allowed ? 1 : allowed / dist;
     const target = { x: fromX + (x - fromX) * f, y: fromY + (y - fromY) * f };
     const seq = this.seq + 1;
@@ -189,7 +193,53 @@ export class Bot {
     while (!isAt(this.me, { x, y })) await this.stepTo(x, y);
   }
 
+  /** The server restarted this body's movement allowance (a revival): start counting again. */
+  resetMoveClock(): void {
+    this.lastAck = performance.now();
+  }
+
   leave(): Promise<number> {
     return this.room.leave();
+  }
+}
+
+/**
+ * Plays a dungeon: walks to the nearest living enemy (or only `only`) and strikes it, respecting
+ * the cooldown, until the run ends (or `only` is dead).
+ */
+export async function fight(bot: Bot, strike: { range: number; cooldownMs: number }, only?: string): Promise<void> {
+  const state = bot.room.state;
+  let readyAt = 0;
+  while (state.status !== "cleared" && state.status !== "failed") {
+    const me = bot.me;
+    const enemies = [...state.enemies.values()].filter((e: any) => e.alive && (only === undefined || e.id === only));
+    if (!me || enemies.length === 0) break;
+    if (!me.alive) {
+      await bot.room.waitForNextPatch();
+      bot.resetMoveClock();
+      continue;
+    }
+    const dist = (e: any) => Math.hypot(e.x - me.x, e.y - me.y);
+    const target: any = enemies.sort((a, b) => dist(a) - dist(b))[0];
+    const d = dist(target);
+    if (d <= strike.range * 0.85) {
+      if (performance.now() < readyAt) {
+        await bot.room.waitForNextPatch();
+        continue;
+      }
+      readyAt = performance.now() + strike.cooldownMs + 60;
+      bot.send("attack", { target: target.id, ability: "strike" });
+      await bot.room.waitForNextPatch();
+    } else {
+      const f = (d - strike.range * 0.6) / d;
+      try {
+        await bot.stepTo(me.x + (target.x - me.x) * f, me.y + (target.y - me.y) * f);
+      } catch (err) {
+        // A pillar in the way, or the body died (and maybe revived, with a fresh allowance) mid-step: look again.
+        if (!/move refused: (move\/blocked|move\/too_fast|actor\/dead)/.test(String(err))) throw err;
+        bot.resetMoveClock();
+        if (/blocked/.test(String(err))) await bot.stepTo(me.x, me.y + (350 - me.y) * 0.2).catch(() => undefined);
+      }
+    }
   }
 }

@@ -7,6 +7,8 @@ import type { RateSpec, StrikePolicy } from "../validators/rateLimit.js";
 export const policy = {
   /** Simulation steps per second in a world. */
   worldTickRate: 20,
+  /** Simulation steps per second in a dungeon (enemy AI, mana, revivals). */
+  dungeonTickRate: 10,
   /** State patches per second sent to clients. */
   patchRate: 20,
 

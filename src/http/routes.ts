@@ -89,12 +89,19 @@ export function gameRoutes(services: Services): Router {
     res.json({ userId, name, level, xp, gold, hp, inventory, location });
   }));
 
-  const worlds = [...content.worlds.values()].map((w) => w.template);
-  router.get("/api/worlds", (_req, res) => void res.json(worlds));
-  router.get("/api/worlds/:id", (req, res) => {
-    const world = content.worlds.get(req.params.id);
-    if (!world) throw new HttpError(404, HttpErrorCode.ContentNotFound, `no world "${req.params.id}"`);
-    res.json(world.template);
+  // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
+  const catalog = new Map(Object.entries(content.catalog).map(([kind, items]) => [kind, new Map(items.map((i) => [i.id, i]))]));
+  router.get("/api/:kind", (req, res, next) => {
+    const items = catalog.get(req.params.kind);
+    if (!items) return next();
+    res.json([...items.values()]);
+  });
+  router.get("/api/:kind/:id", (req, res, next) => {
+    const items = catalog.get(req.params.kind);
+    if (!items) return next();
+    const item = items.get(req.params.id);
+    if (!item) throw new HttpError(404, HttpErrorCode.ContentNotFound, `no ${req.params.kind} entry "${req.params.id}"`);
+    res.json(item);
   });
 
   router.get("/health", route(async (_req, res) => {

@@ -162,7 +162,11 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     await this.services.profiles.release(seat.userId);
     await this.presence.hdel(this.seatKey, seat.userId).catch(() => undefined);
     this.log.info({ sessionId: seat.sessionId, userId: seat.userId, tick: this.tick }, "left; profile saved");
+    if (this.seats.size === 0) this.onEmpty();
   }
+
+  /** Called when the last seat is released. Rooms that linger when empty override it. */
+  protected onEmpty(): void {}
 
   private get seatKey(): string {
     return `realmgate:seats:${this.kind}`;

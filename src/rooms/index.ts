@@ -2,12 +2,15 @@ import { defineRoom } from "@colyseus/core";
 import type { Services } from "./services.js";
 import { GameRoom } from "./GameRoom.js";
 import { WorldRoom } from "./WorldRoom.js";
+import { DungeonRoom } from "./DungeonRoom.js";
 
 /**
  * Gives a room class its services without globals: a subclass whose instances carry them and
  * whose static `onAuth` checks tokens with them.
  */
-export function bindRoom<R extends typeof WorldRoom>(RoomClass: R, services: Services): R {
+type GameRoomClass = (typeof WorldRoom | typeof DungeonRoom) & { joinOptions(services: Services): any };
+
+export function bindRoom<R extends GameRoomClass>(RoomClass: R, services: Services): R {
   const Bound = class extends (RoomClass as typeof WorldRoom) {
     static override async onAuth(token: string, options: Record<string, unknown>) {
       return GameRoom.authenticate(services, RoomClass.joinOptions(services), token, options);
@@ -25,5 +28,6 @@ export function bindRoom<R extends typeof WorldRoom>(RoomClass: R, services: Ser
 export function defineRooms(services: Services) {
   return {
     world: defineRoom(bindRoom(WorldRoom, services)).filterBy(["world"]),
+    dungeon: defineRoom(bindRoom(DungeonRoom, services)).filterBy(["dungeon", "party"]),
   };
 }

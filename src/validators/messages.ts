@@ -16,12 +16,22 @@ export const Chat = z.object({ seq, text: z.string().max(2000) });
 export const Gather = z.object({ seq, resource: id });
 export const Travel = z.object({ seq, portal: id });
 
+export const Attack = z.object({ seq, target: id, ability: id.default("strike") });
+export const Pickup = z.object({ seq, loot: id });
+
 export const WorldJoinOptions = z.object({
   world: id.default("meadow"),
   device: z.enum(["mobile", "tablet", "desktop", "high_end"]).default("desktop"),
 });
 export type WorldJoinOptions = z.infer<typeof WorldJoinOptions>;
 export type Device = WorldJoinOptions["device"];
+
+export const DungeonJoinOptions = z.object({
+  dungeon: id.default("crypt"),
+  /** Heroes with the same party share an instance; without one, a hero gets an instance of its own. */
+  party: id.optional(),
+});
+export type DungeonJoinOptions = z.infer<typeof DungeonJoinOptions>;
 
 /** Reads `seq` from a payload that failed its shape check, so the `reject` can still name it. */
 export function seqOf(payload: unknown): number | null {
