@@ -11,18 +11,20 @@ import { errorHandler, notFound } from "./http/errors.js";
 import { gameRoutes } from "./http/routes.js";
 import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
+import { EventLog } from "./persistence/events.js";
 import { ProfileCache } from "./persistence/profiles.js";
 import { defineRooms } from "./rooms/index.js";
 import type { Services } from "./rooms/services.js";
 
 export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);
-  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), cfg.saveIntervalMs);
   return {
     config: cfg,
     log,
     store,
-    profiles,
+    profiles: new ProfileCache(store, log.child({ component: "profiles" }), { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves }),
+    events: new EventLog(store, log.child({ component: "events" }), { flushMs: 250, ttlMs: cfg.eventTtlSec * 1000, maxBuffered: 200_000 }),
+    presence: new LocalPresence(),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     content,
   };
@@ -30,10 +32,10 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
 
 /** The Colyseus app definition for `listen()` (production) and `boot()` (tests). */
 export function createApp(services: Services) {
-  const { config: cfg, log, profiles, store } = services;
+  const { config: cfg, log, profiles, events, store } = services;
   return config({
     options: {
-      presence: new LocalPresence(),
+      presence: services.presence,
       driver: new LocalDriver(),
       publicAddress: cfg.publicAddress,
       greet: false,
@@ -47,11 +49,15 @@ export function createApp(services: Services) {
     },
     initializeGameServer: (server) => {
       profiles.start();
+      events.start();
       server.onShutdown(async () => {
         profiles.stop();
-        await profiles.flushAll();
+        events.stop();
+        await Promise.all([profiles.flushAll(), events.flush()]);
+        const unsaved = profiles.pending + events.snapshot().buffered;
+        if (unsaved > 0) log.error({ profiles: profiles.pending, events: events.snapshot().buffered }, "stopping with unsaved data: the store refused the last writes");
+        else log.info("stopped; every profile and event saved");
         await store.close();
-        log.info("stopped; every profile saved");
       });
     },
   });

@@ -32,23 +32,27 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
 
+/** A duration variable: seconds, or a number with s, m, h or d. */
+const duration = (fallback: string, minSec: number, maxSec: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const sec = parseDurationSec(v);
+      if (sec === undefined || sec < minSec || sec > maxSec) {
+        ctx.addIssue({ code: "custom", message: `must be a duration from ${minSec}s to ${maxSec / 86400}d, like 3600, 90m, 12h or 7d` });
+        return z.NEVER;
+      }
+      return sec;
+    });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: int(0, 65535).default(2567),
   PUBLIC_ADDRESS: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  TOKEN_TTL: z
-    .string()
-    .default("12h")
-    .transform((v, ctx) => {
-      const sec = parseDurationSec(v);
-      if (sec === undefined || sec < 60 || sec > 30 * 86400) {
-        ctx.addIssue({ code: "custom", message: "must be a duration from 60s to 30d, like 3600, 90m, 12h or 7d" });
-        return z.NEVER;
-      }
-      return sec;
-    }),
+  TOKEN_TTL: duration("12h", 60, 30 * 86400),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
   ADMIN_USER: z.string().min(1).optional(),
@@ -59,6 +63,8 @@ const EnvSchema = z.object({
   AOI_ENABLED: flag.default(true),
   AUTH_RATE_PER_MIN: int(0, 100_000).default(30),
   DUNGEON_GRACE_SECONDS: int(0, 3600).default(30),
+  EVENT_TTL: duration("24h", 60, 90 * 86400),
+  MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
 });
 
 export type Config = Readonly<{
@@ -83,6 +89,10 @@ export type Config = Readonly<{
   authRatePerMin: number;
   /** How long an empty dungeon instance waits for its heroes before it closes. */
   dungeonGraceSec: number;
+  /** How long game events are kept. */
+  eventTtlSec: number;
+  /** Past this many profiles waiting to be written (the store is failing), new joins are refused. */
+  maxPendingSaves: number;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -135,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     aoiEnabled: e.AOI_ENABLED,
     authRatePerMin: e.AUTH_RATE_PER_MIN,
     dungeonGraceSec: e.DUNGEON_GRACE_SECONDS,
+    eventTtlSec: e.EVENT_TTL,
+    maxPendingSaves: e.MAX_PENDING_SAVES,
   });
 }
 

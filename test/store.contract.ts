@@ -40,28 +40,70 @@ export function storeContract(name: string, open: () => Promise<Store>) {
     it("saves whole profiles with a version, and refuses stale writers", async () => {
       const a = await store.createAccount(account("carol"));
       assert.equal(await store.loadProfile(a.userId), null);
-      const v1 = await store.saveProfile(newProfile(a));
+      const v1 = await store.saveProfile(newProfile(a), "op-1");
       assert.equal(v1.version, 1);
-      await assert.rejects(store.saveProfile(newProfile(a)), StaleProfileError, "a second create loses");
+      await assert.rejects(store.saveProfile(newProfile(a), "op-other"), StaleProfileError, "a second create loses");
 
       const changed = { ...v1, gold: 10, inventory: [{ item: "wood", qty: 2 }], location: { world: "meadow", x: 1.5, y: 2 } };
-      const v2 = await store.saveProfile(changed);
+      const v2 = await store.saveProfile(changed, "op-2");
       assert.equal(v2.version, 2);
       assert.deepEqual(await store.loadProfile(a.userId), v2);
 
-      await assert.rejects(store.saveProfile({ ...v1, gold: 999 }), StaleProfileError, "a writer holding version 1");
+      await assert.rejects(store.saveProfile({ ...v1, gold: 999 }, "op-3"), StaleProfileError, "a writer holding version 1");
       assert.equal((await store.loadProfile(a.userId))?.gold, 10);
     });
 
-    it("lets exactly one of two concurrent writers of one version win", async () => {
+    it("applies a retried inventory change once (same operation id)", async () => {
+      const a = await store.createAccount(account("dora"));
+      const v1 = await store.saveProfile({ ...newProfile(a), inventory: [{ item: "wood", qty: 1 }] }, "create");
+      // A pickup of 2 bones: the write lands, its answer is lost, the caller retries it.
+      const pickup = { ...v1, inventory: [{ item: "wood", qty: 1 }, { item: "bone", qty: 2 }] };
+      const first = await store.saveProfile(pickup, "pickup-1");
+      const retry = await store.saveProfile(pickup, "pickup-1");
+      assert.equal(first.version, 2);
+      assert.equal(retry.version, 2, "the retry does not count as another write");
+      assert.deepEqual((await store.loadProfile(a.userId))?.inventory, [{ item: "wood", qty: 1 }, { item: "bone", qty: 2 }]);
+      // The retry may carry a newer snapshot of the same copy (more changed meanwhile): it wins.
+      await store.saveProfile({ ...pickup, gold: 3 }, "pickup-1");
+      assert.equal((await store.loadProfile(a.userId))?.gold, 3);
+      // Another operation from the same old version is someone else's: refused.
+      await assert.rejects(store.saveProfile({ ...v1, inventory: [] }, "gather-9"), StaleProfileError);
+      // A retry of a create is idempotent too.
+      const b = await store.createAccount(account("dora2"));
+      await store.saveProfile(newProfile(b), "create-b");
+      assert.equal((await store.saveProfile(newProfile(b), "create-b")).version, 1);
+    });
+
+    it("lets exactly one of many concurrent writers of one version win", async () => {
       const a = await store.createAccount(account("dave"));
-      const v1 = await store.saveProfile(newProfile(a));
-      const results = await Promise.allSettled([
-        store.saveProfile({ ...v1, gold: 1 }),
-        store.saveProfile({ ...v1, gold: 2 }),
-      ]);
+      const v1 = await store.saveProfile(newProfile(a), "create");
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => store.saveProfile({ ...v1, inventory: [{ item: `sword-${i}`, qty: 1 }] }, `w-${i}`)),
+      );
       assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
-      assert.equal(results.filter((r) => r.status === "rejected" && r.reason instanceof StaleProfileError).length, 1);
+      assert.equal(results.filter((r) => r.status === "rejected" && r.reason instanceof StaleProfileError).length, 7);
+      assert.equal((await store.loadProfile(a.userId))?.inventory.length, 1, "one sword, in one inventory");
+    });
+
+    it("appends events idempotently and reads them back in order after a sequence", async () => {
+      const now = Date.now();
+      const ev = (roomId: string, seq: number, at = now) => ({ roomId, seq, at, type: "combat", data: { damage: seq } });
+      await store.appendEvents([ev("r1", 1), ev("r1", 2), ev("r2", 1)]);
+      await store.appendEvents([ev("r1", 2), ev("r1", 3)]); // a retried batch overlapping the first
+      assert.deepEqual((await store.eventsAfter("r1", 0, 100)).map((e) => e.seq), [1, 2, 3]);
+      assert.deepEqual(await store.eventsAfter("r1", 1, 1), [ev("r1", 2)]);
+      assert.deepEqual(await store.eventsAfter("r9", 0, 100), []);
+      await store.appendEvents([]);
+    });
+
+    it("prunes events older than a time", async () => {
+      const now = Date.now();
+      await store.appendEvents([
+        { roomId: "r", seq: 1, at: now - 10_000, type: "old", data: {} },
+        { roomId: "r", seq: 2, at: now, type: "new", data: {} },
+      ]);
+      await store.pruneEvents(now - 5000);
+      assert.deepEqual((await store.eventsAfter("r", 0, 100)).map((e) => e.type), ["new"]);
     });
 
     it("answers ping while up", async () => {

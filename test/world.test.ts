@@ -11,7 +11,7 @@ const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
 
 /** Saves a profile that puts the user at (x, y) in `world` before it first joins. */
 async function placeBeforeJoin(app: TestApp, user: { userId: string; name: string }, world: string, x: number, y: number) {
-  await app.services.store.saveProfile({ ...newProfile(user), location: { world, x, y } });
+  await app.services.store.saveProfile({ ...newProfile(user), location: { world, x, y } }, "test-placement");
 }
 
 describe("world room", function () {

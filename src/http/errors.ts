@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { HttpErrorCode } from "../protocol/codes.js";
 import type { Logger } from "../log.js";
+import { StoreUnavailableError } from "../persistence/store.js";
 
 /** An error with its HTTP status and protocol code; the error handler turns it into the JSON body. */
 export class HttpError extends Error {
@@ -22,6 +23,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
+      return;
+    }
+    if (err instanceof StoreUnavailableError) {
+      log.warn({ err, method: req.method, path: req.path }, "store unavailable");
+      res.status(503).json({ error: { code: HttpErrorCode.DependencyDown, message: "the store is unavailable; try again shortly" } });
       return;
     }
     // express.json() reports unparsable bodies with a 4xx status.

@@ -11,6 +11,8 @@ import { newProfile } from "../rules/profile.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
 import { HttpError, route } from "./errors.js";
+import { isAdmin } from "./admin.js";
+import { ROOM_KINDS, seatKey } from "../rooms/services.js";
 
 const DisplayName = z
   .string()
@@ -24,6 +26,10 @@ const Password = z.string().min(8, "must be at least 8 characters").max(200);
 const GuestBody = z.object({ name: DisplayName.optional() });
 const Credentials = z.object({ username: Username, password: Password });
 const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
+const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
@@ -48,7 +54,7 @@ function authRateLimit(perMinute: number): express.RequestHandler {
 }
 
 export function gameRoutes(services: Services): Router {
-  const { store, tokens, profiles, content } = services;
+  const { store, tokens, profiles, content, events, presence, config } = services;
   const accounts = new Accounts(store, tokens);
   const router = express.Router();
   router.use(express.json({ limit: "16kb" }));
@@ -104,10 +110,23 @@ export function gameRoutes(services: Services): Router {
     res.json(item);
   });
 
+  router.get("/api/events/:roomId", route(async (req, res) => {
+    const { after, limit } = parse(EventsQuery, req.query);
+    const roomId = req.params.roomId as string;
+    if (!isAdmin(req, config)) {
+      const claims = await requireUser(req);
+      const seats = await Promise.all(ROOM_KINDS.map((kind) => presence.hget(seatKey(kind), claims.userId)));
+      if (!seats.includes(roomId)) throw new HttpError(403, HttpErrorCode.Forbidden, "only admins and players seated in that room may read its events");
+    }
+    await events.flush();
+    res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
+  }));
+
   router.get("/health", route(async (_req, res) => {
     const down: string[] = [];
-    await store.ping().catch(() => down.push(`store (${store.kind})`));
-    if (down.length) res.status(503).json({ status: "unavailable", down });
+    const storeUp = await store.ping().then(() => !profiles.failing && !events.failing, () => false);
+    if (!storeUp) down.push(`store (${store.kind})`);
+    if (down.length) res.status(503).json({ status: "unavailable", down, saves: profiles.snapshot(), events: events.snapshot() });
     else res.json({ status: "ok" });
   }));
 

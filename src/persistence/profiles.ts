@@ -1,9 +1,16 @@
 /**
  * Write-behind for the profiles of players in play. A room checks a profile out when its owner
  * joins, changes it in memory and marks it dirty; dirty profiles are written in batches every
- * `saveIntervalMs`, and once more when the owner leaves (`release`) or the server stops
- * (`flushAll`). A failed write leaves the profile dirty, so the next flush tries again.
+ * `intervalMs`, and at once when the owner leaves (`release`), travels, or the server stops
+ * (`flushAll`).
+ *
+ * When the store fails, nothing is dropped: the profile stays dirty and in memory, and writes are
+ * retried with exponential backoff. Each entry remembers the id of a write that failed without an
+ * answer; the next attempt reuses it, so a write that did land is not counted twice. Memory stays
+ * bounded because `saturated` turns new joins away once too many profiles wait to be written.
  */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { newProfile } from "../rules/profile.js";
 import { StaleProfileError, type Profile, type Store } from "./store.js";
@@ -13,36 +20,72 @@ interface Entry {
   dirty: boolean;
   /** The write in progress, so that writes of one profile never overlap. */
   writing: Promise<void> | null;
+  /** Id of a write that failed without a clear answer; reused until one succeeds. */
+  opId: string | null;
+  /** Its owner left while a write was failing: forget it once it is written. */
+  released: boolean;
 }
 
-export class ProfileCache {
+export interface SaveStats {
+  /** Profiles changed in memory and not yet written. */
+  pending: number;
+  /** Profiles held in memory. */
+  held: number;
+  saves: number;
+  failures: number;
+  /** Failures since the last successful write; > 0 means the store is failing now. */
+  consecutiveFailures: number;
+  lastLatencyMs: number;
+  lastError: string | null;
+}
+
+export interface ProfileCacheOptions {
+  intervalMs: number;
+  /** Past this many pending profiles, `saturated` is true and joins are refused. */
+  maxPending: number;
+  /** First retry delay after a failure; doubles each time up to `maxBackoffMs`. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Emits `saved` (userId) and `failed` (userId, error) after each write attempt. */
+export class ProfileCache extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0;
+  private readonly stats = { saves: 0, failures: 0, consecutiveFailures: 0, lastLatencyMs: 0, lastError: null as string | null };
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly intervalMs: number,
-  ) {}
+    private readonly options: ProfileCacheOptions,
+  ) {
+    super();
+  }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.flushDirty(), this.intervalMs);
+    this.timer ??= setInterval(() => void this.flushDirty(), this.options.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.retryTimer);
+    this.timer = this.retryTimer = undefined;
   }
 
   /** Loads (or creates) the profile of `account` and keeps it in memory until `release`. */
   async checkout(account: { userId: string; name: string }): Promise<Profile> {
     const held = this.entries.get(account.userId);
-    if (held) return held.profile;
+    if (held) {
+      held.released = false;
+      return held.profile;
+    }
     let profile = await this.store.loadProfile(account.userId);
     if (!profile) {
       try {
-        profile = await this.store.saveProfile(newProfile(account));
+        profile = await this.store.saveProfile(newProfile(account), randomUUID());
       } catch (err) {
         // Created concurrently by another process: read theirs.
         if (!(err instanceof StaleProfileError)) throw err;
@@ -52,7 +95,7 @@ export class ProfileCache {
     // A concurrent checkout may have won while this one awaited: keep the first.
     const raced = this.entries.get(account.userId);
     if (raced) return raced.profile;
-    this.entries.set(account.userId, { profile, dirty: false, writing: null });
+    this.entries.set(account.userId, { profile, dirty: false, writing: null, opId: null, released: false });
     return profile;
   }
 
@@ -66,26 +109,52 @@ export class ProfileCache {
     return this.entries.get(userId)?.profile;
   }
 
+  /** Whether new joins should be refused: too many profiles wait for a failing store. */
+  get saturated(): boolean {
+    return this.pending >= this.options.maxPending;
+  }
+
+  /** Whether the last write failed (the store is down or refusing writes). */
+  get failing(): boolean {
+    return this.stats.consecutiveFailures > 0;
+  }
+
   get pending(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.dirty) n++;
+    for (const e of this.entries.values()) if (e.dirty || e.opId) n++;
     return n;
   }
 
-  /** Writes the profile if it changed, then forgets it. */
+  snapshot(): SaveStats {
+    return { ...this.stats, pending: this.pending, held: this.entries.size };
+  }
+
+  /**
+   * Writes the profile if it changed, then forgets it. If the write fails the profile stays in
+   * memory and the background flush keeps retrying it.
+   */
   async release(userId: string): Promise<void> {
     await this.flush(userId);
     const entry = this.entries.get(userId);
-    if (entry && !entry.dirty) this.entries.delete(userId);
+    if (!entry) return;
+    if (!entry.dirty && !entry.opId && !entry.writing) this.entries.delete(userId);
+    else entry.released = true;
   }
 
+  /** Writes every pending profile once; resolves when all attempts are done. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((id) => this.flush(id)));
   }
 
   private async flushDirty(): Promise<void> {
-    const dirty = [...this.entries].filter(([, e]) => e.dirty).map(([id]) => id);
-    await Promise.all(dirty.map((id) => this.flush(id)));
+    if (Date.now() < this.retryAt) return;
+    const due = [...this.entries].filter(([, e]) => (e.dirty || e.opId) && !e.writing).map(([id]) => id);
+    await Promise.all(due.map(async (id) => {
+      await this.flush(id);
+      // Released while its write was failing: forget it once it is safely written.
+      const entry = this.entries.get(id);
+      if (entry?.released && !entry.dirty && !entry.opId) this.entries.delete(id);
+    }));
   }
 
   /** Writes one profile if dirty, after any write already in progress. */
@@ -93,23 +162,41 @@ export class ProfileCache {
     const entry = this.entries.get(userId);
     if (!entry) return;
     while (entry.writing) await entry.writing;
-    if (!entry.dirty) return;
+    if (!entry.dirty && !entry.opId) return;
     entry.dirty = false;
+    entry.opId ??= randomUUID();
+    const opId = entry.opId;
     const snapshot = structuredClone(entry.profile);
+    const started = performance.now();
     entry.writing = this.store
-      .saveProfile(snapshot)
+      .saveProfile(snapshot, opId)
       .then((saved) => {
         entry.profile.version = saved.version;
+        if (entry.opId === opId) entry.opId = null;
+        this.stats.saves++;
+        this.stats.consecutiveFailures = 0;
+        this.stats.lastLatencyMs = performance.now() - started;
+        this.retryAt = 0;
+        this.emit("saved", userId);
       })
       .catch((err: unknown) => {
+        this.stats.failures++;
+        this.stats.lastError = String((err as Error)?.message ?? err);
         if (err instanceof StaleProfileError) {
           // Someone else wrote a newer version: ours is outdated and must not overwrite it.
           this.log.error({ userId, err }, "profile changed elsewhere; dropping the outdated in-memory copy");
           this.entries.delete(userId);
-          return;
+        } else {
+          entry.dirty = true;
+          this.stats.consecutiveFailures++;
+          const delay = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1));
+          this.retryAt = Date.now() + delay;
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => void this.flushDirty(), delay);
+          this.retryTimer.unref();
+          this.log.warn({ userId, err, retryInMs: delay, pending: this.pending }, "profile save failed; will retry");
         }
-        entry.dirty = true;
-        this.log.warn({ userId, err }, "profile save failed; will retry");
+        this.emit("failed", userId, err);
       })
       .finally(() => {
         entry.writing = null;

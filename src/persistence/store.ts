@@ -48,11 +48,30 @@ export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";
 }
 
+/** The store is down or refuses work for now (locked, unreachable); the caller may retry later. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 export class StaleProfileError extends Error {
   override name = "StaleProfileError";
   constructor(readonly userId: string, readonly expectedVersion: number) {
     super(`profile ${userId} is no longer at version ${expectedVersion}`);
   }
+}
+
+/** One entry of a room's event log. `(roomId, seq)` is unique. */
+export interface GameEvent {
+  roomId: string;
+  /** Per-room sequence, from 1, without gaps. */
+  seq: number;
+  /** Epoch ms. */
+  at: number;
+  type: string;
+  data: Record<string, unknown>;
 }
 
 export interface Store {
@@ -64,10 +83,22 @@ export interface Store {
   findAccountByUsername(username: string): Promise<Account | null>;
   loadProfile(userId: string): Promise<Profile | null>;
   /**
-   * Writes the whole profile atomically if the stored version equals `profile.version`
-   * (or none is stored and it is 0). Returns the profile at its new version.
+   * Writes the whole profile in one conditional single-document update: it lands only if the
+   * stored version equals `profile.version` (or nothing is stored and it is 0), and bumps it.
+   *
+   * `opId` names this write. A retry of the same write (say, after a timeout whose write did land)
+   * finds its own `opId` on the stored profile and succeeds without writing again, so a save is
+   * applied once however often it is retried. A *different* write from the same stale version
+   * fails with `StaleProfileError`. Together they mean a pickup, a gather or a hand-over saved
+   * twice changes the inventory once, and a stale copy never overwrites newer progress.
    */
-  saveProfile(profile: Profile): Promise<Profile>;
+  saveProfile(profile: Profile, opId: string): Promise<Profile>;
+  /** Appends events; one already stored (same roomId and seq) is skipped, so retries are safe. */
+  appendEvents(events: readonly GameEvent[]): Promise<void>;
+  /** Events of a room with `seq > after`, in order, at most `limit`. */
+  eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]>;
+  /** Deletes events older than `before` (epoch ms); returns how many. MongoDB does it by TTL index. */
+  pruneEvents(before: number): Promise<number>;
   /** Resolves when the store answers; rejects when it is down. */
   ping(): Promise<void>;
   close(): Promise<void>;

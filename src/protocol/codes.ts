@@ -34,6 +34,7 @@ export const HttpErrorCode = {
   InputInvalid: "input/invalid",
   RateLimited: "rate/limited",
   AuthUnauthorized: "auth/unauthorized",
+  Forbidden: "auth/forbidden",
   AuthInvalidCredentials: "auth/invalid_credentials",
   AuthUsernameTaken: "auth/username_taken",
   NotFound: "http/not_found",
@@ -49,6 +50,7 @@ export const JoinErrorCode = {
   AuthInvalid: "auth/invalid_token",
   AuthExpired: "auth/expired_token",
   InputInvalid: "input/invalid",
+  StoreUnavailable: "store/unavailable",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 

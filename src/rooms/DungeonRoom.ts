@@ -85,15 +85,15 @@ export class DungeonRoom extends GameRoom<DungeonState> {
     return verdict;
   }
 
-  /** Turns simulation events into messages and saves. */
+  /** Turns simulation events into messages, saves and the event log. */
   private handle(events: DungeonEvent[]): void {
     for (const event of events) {
+      const { type, ...data } = event;
+      this.record(type, data);
       switch (event.type) {
-        case "combat": {
-          const { type: _, ...combat } = event;
-          this.broadcast("combat", combat);
+        case "combat":
+          this.broadcast("combat", data);
           break;
-        }
         case "phase":
           this.broadcast("phase", { bossPhase: event.bossPhase });
           break;
@@ -121,6 +121,7 @@ export class DungeonRoom extends GameRoom<DungeonState> {
           this.log.info({ tick: this.tick }, "every hero died; the run failed");
           void this.lock();
           break;
+        case "dropped":
         case "died":
         case "revived":
           break;

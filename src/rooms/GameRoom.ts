@@ -16,7 +16,7 @@ import type { Refusal, Verdict } from "../rules/result.js";
 import { fullBucket, strike, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { checkSeq } from "../validators/seq.js";
 import { describeIssue, Ping, seqOf } from "../validators/messages.js";
-import type { Services } from "./services.js";
+import { seatKey, type Services } from "./services.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
 export interface AuthData {
@@ -86,6 +86,9 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
       const code = verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid;
       throw new ServerError(ErrorCode.AUTH_FAILED, `${code}: the token is ${verdict.reason}; log in again`);
     }
+    if (services.profiles.saturated) {
+      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`);
+    }
     const parsed = schema.safeParse(options ?? {});
     if (!parsed.success) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.InputInvalid}: join options ${describeIssue(parsed.error)}`);
     Object.assign(options, parsed.data);
@@ -100,7 +103,10 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
 
   override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
     await this.claimSeat(auth.userId);
-    const profile = await this.services.profiles.checkout(auth);
+    const profile = await this.services.profiles.checkout(auth).catch((err: unknown) => {
+      this.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
+      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.StoreUnavailable}: your profile cannot be loaded right now; try again shortly`);
+    });
     const seat: Seat = {
       sessionId: client.sessionId,
       userId: auth.userId,
@@ -151,6 +157,12 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
 
   override async onDispose(): Promise<void> {
     await Promise.all([...this.seats.values()].map((seat) => this.releaseSeat(seat)));
+    this.services.events.forget(this.roomId);
+  }
+
+  /** Appends to this room's event log. */
+  protected record(type: string, data: Record<string, unknown>): void {
+    this.services.events.record(this.roomId, type, data);
   }
 
   /** Removes the body, saves the profile and frees the user's seat. Safe to call twice. */
@@ -169,7 +181,7 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   protected onEmpty(): void {}
 
   private get seatKey(): string {
-    return `realmgate:seats:${this.kind}`;
+    return seatKey(this.kind);
   }
 
   /**
@@ -258,6 +270,7 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   protected refuse(seat: Seat, action: string, seq: number | null, refusal: Refusal): void {
     if (seat.ended) return;
     this.log.debug({ sessionId: seat.sessionId, tick: this.tick, action, code: refusal.code }, "action refused");
+    this.record("reject", { sessionId: seat.sessionId, userId: seat.userId, action, seq, code: refusal.code });
     seat.client.send("reject", { seq, action, code: refusal.code, message: refusal.message });
   }
 

@@ -184,6 +184,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     seat.profile.inventory = addItem(seat.profile.inventory, verdict.item, verdict.qty);
     this.services.profiles.touch(seat.userId);
     seat.client.send("gathered", { resource: resourceId, item: verdict.item, qty: verdict.qty });
+    this.record("gathered", { sessionId: seat.sessionId, userId: seat.userId, resource: resourceId, item: verdict.item, qty: verdict.qty });
     return verdict;
   }
 

@@ -1,7 +1,9 @@
+import type { Presence } from "@colyseus/core";
 import type { Tokens } from "../auth/tokens.js";
 import type { Config } from "../config.js";
 import type { Content } from "../content/index.js";
 import type { Logger } from "../log.js";
+import type { EventLog } from "../persistence/events.js";
 import type { ProfileCache } from "../persistence/profiles.js";
 import type { Store } from "../persistence/store.js";
 
@@ -11,6 +13,12 @@ export interface Services {
   log: Logger;
   store: Store;
   profiles: ProfileCache;
+  events: EventLog;
+  presence: Presence;
   tokens: Tokens;
   content: Content;
 }
+
+/** Presence hash of the seats of one room kind: userId → roomId. */
+export const seatKey = (kind: string) => `realmgate:seats:${kind}`;
+export const ROOM_KINDS = ["world", "dungeon"] as const;

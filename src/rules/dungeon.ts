@@ -55,6 +55,7 @@ export type DungeonEvent =
   | { type: "phase"; bossPhase: number }
   | { type: "cleared"; xp: number }
   | { type: "failed" }
+  | { type: "dropped"; loot: string; item: string; qty: number; x: number; y: number; enemy: string }
   | { type: "picked"; hero: string; loot: string; item: string; qty: number }
   | { type: "died"; hero: string }
   | { type: "revived"; hero: string };
@@ -187,6 +188,7 @@ function hit(sim: DungeonSim, hero: HeroSim, enemy: EnemySim, ability: Ability, 
     if (drop) {
       const id = `loot-${sim.nextLootId++}`;
       sim.loot.set(id, { id, x: enemy.x, y: enemy.y, ...drop });
+      events.push({ type: "dropped", loot: id, ...drop, x: enemy.x, y: enemy.y, enemy: enemy.id });
     }
     if ([...sim.enemies.values()].every((e) => !e.alive)) {
       sim.status = "cleared";

@@ -1,0 +1,245 @@
+/**
+ * The MongoDB store, on mongoose; used when MONGO_URL is set. It keeps the same guarantees as the
+ * SQLite store through single-document atomic operations: a profile is one document written by
+ * one conditional `updateOne`, and events are unique per (roomId, seq).
+ *
+ * Timeouts are short on purpose: with `bufferCommands: false` a call fails at once while the
+ * server is unreachable (instead of waiting 10 s in mongoose's buffer), and the write-behind
+ * retries it with backoff.
+ */
+import mongoose, { type Connection, type Model } from "mongoose";
+import type { Logger } from "pino";
+import { StaleProfileError, StoreUnavailableError, UsernameTakenError, type Account, type GameEvent, type NewAccount, type Profile, type Store } from "./store.js";
+
+interface AccountDoc {
+  _id: string;
+  username: string | null;
+  /** Lower-cased username, uniquely indexed: usernames compare case-insensitively. */
+  usernameKey: string | null;
+  name: string;
+  passwordHash: string | null;
+  createdAt: number;
+}
+
+interface ProfileDoc extends Omit<Profile, "userId"> {
+  _id: string;
+  lastOp: string;
+  updatedAt: Date;
+}
+
+interface EventDoc extends GameEvent {
+  /** TTL index: MongoDB deletes the event after this moment. */
+  expiresAt: Date;
+}
+
+const { Schema } = mongoose;
+
+const accountSchema = new Schema<AccountDoc>(
+  {
+    _id: { type: String, required: true },
+    username: { type: String, default: null },
+    usernameKey: { type: String, default: null },
+    name: { type: String, required: true },
+    passwordHash: { type: String, default: null },
+    createdAt: { type: Number, required: true },
+  },
+  { versionKey: false },
+);
+// Unique among registered accounts; guests (null) may be many.
+accountSchema.index({ usernameKey: 1 }, { unique: true, partialFilterExpression: { usernameKey: { $type: "string" } } });
+
+const profileSchema = new Schema<ProfileDoc>(
+  {
+    _id: { type: String, required: true },
+    name: String,
+    level: Number,
+    xp: Number,
+    gold: Number,
+    hp: Number,
+    inventory: [{ _id: false, item: String, qty: Number }],
+    location: { type: new Schema({ world: String, x: Number, y: Number }, { _id: false }), default: null },
+    version: { type: Number, required: true },
+    lastOp: String,
+    updatedAt: Date,
+  },
+  { versionKey: false },
+);
+
+const eventSchema = new Schema<EventDoc>(
+  {
+    roomId: { type: String, required: true },
+    seq: { type: Number, required: true },
+    at: { type: Number, required: true },
+    type: { type: String, required: true },
+    data: { type: Schema.Types.Mixed, default: {} },
+    expiresAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+eventSchema.index({ roomId: 1, seq: 1 }, { unique: true });
+eventSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+eventSchema.index({ at: 1 });
+
+/** Driver errors that mean "MongoDB is not reachable now", as opposed to a bad request. */
+const UNAVAILABLE = /^Mongo(ose)?(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed)Error$/;
+
+/** Runs a call, turning unreachable-server failures into `StoreUnavailableError` (retry later). */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const name = (err as Error)?.name ?? "";
+    if (UNAVAILABLE.test(name) || (err as { errorLabels?: string[] })?.errorLabels?.includes?.("RetryableWriteError")) {
+      throw new StoreUnavailableError(`mongodb: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+const DUPLICATE_KEY = 11000;
+const isDuplicate = (err: unknown) => (err as { code?: number })?.code === DUPLICATE_KEY;
+
+export interface MongoOptions {
+  /** How long events are kept (the TTL index deletes them after). */
+  eventTtlMs: number;
+  serverSelectionTimeoutMS?: number;
+}
+
+export class MongoStore implements Store {
+  readonly kind = "mongodb";
+  private readonly accounts: Model<AccountDoc>;
+  private readonly profiles: Model<ProfileDoc>;
+  private readonly events: Model<EventDoc>;
+
+  private constructor(private readonly conn: Connection, private readonly options: MongoOptions) {
+    this.accounts = conn.model<AccountDoc>("Account", accountSchema, "accounts");
+    this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
+    this.events = conn.model<EventDoc>("Event", eventSchema, "events");
+  }
+
+  /** Connects (failing after `serverSelectionTimeoutMS`) and makes sure the indexes exist. */
+  static async connect(url: string, options: MongoOptions, log?: Logger): Promise<MongoStore> {
+    const conn = mongoose.createConnection(url, {
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+      socketTimeoutMS: 20_000,
+      bufferCommands: false,
+      autoIndex: false,
+    });
+    conn.on("disconnected", () => log?.warn("MongoDB disconnected; the driver reconnects by itself"));
+    conn.on("reconnected", () => log?.info("MongoDB reconnected"));
+    conn.on("error", (err) => log?.error({ err }, "MongoDB connection error"));
+    await conn.asPromise();
+    const store = new MongoStore(conn, options);
+    await Promise.all([store.accounts.syncIndexes(), store.profiles.syncIndexes(), store.events.syncIndexes()]);
+    return store;
+  }
+
+  async createAccount(account: NewAccount): Promise<Account> {
+    return guard(async () => {
+      const createdAt = Date.now();
+      try {
+        await this.accounts.create({
+          _id: account.userId,
+          username: account.username,
+          usernameKey: account.username?.toLowerCase() ?? null,
+          name: account.name,
+          passwordHash: account.passwordHash,
+          createdAt,
+        });
+      } catch (err) {
+        if (isDuplicate(err)) throw new UsernameTakenError(`username "${account.username}" is taken`);
+        throw err;
+      }
+      return { ...account, createdAt };
+    });
+  }
+
+  private toAccount(doc: AccountDoc | null): Account | null {
+    return doc && { userId: doc._id, username: doc.username, name: doc.name, passwordHash: doc.passwordHash, createdAt: doc.createdAt };
+  }
+
+  async getAccount(userId: string): Promise<Account | null> {
+    return guard(async () => {
+      return this.toAccount(await this.accounts.findById(userId).lean<AccountDoc>());
+    });
+  }
+
+  async findAccountByUsername(username: string): Promise<Account | null> {
+    return guard(async () => {
+      return this.toAccount(await this.accounts.findOne({ usernameKey: username.toLowerCase() }).lean<AccountDoc>());
+    });
+  }
+
+  async loadProfile(userId: string): Promise<Profile | null> {
+    return guard(async () => {
+      const doc = await this.profiles.findById(userId).lean<ProfileDoc>();
+      if (!doc) return null;
+      const { _id, lastOp: _op, updatedAt: _at, ...rest } = doc;
+      return { userId: _id, name: rest.name, level: rest.level, xp: rest.xp, gold: rest.gold, hp: rest.hp, inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })), location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null, version: rest.version };
+    });
+  }
+
+  async saveProfile(profile: Profile, opId: string): Promise<Profile> {
+    return guard(async () => {
+      const { userId, version, ...doc } = profile;
+      const fields = { ...doc, version: version + 1, lastOp: opId, updatedAt: new Date() };
+      // One conditional single-document update: written when the stored version is the one this
+      // copy was read at, or one past it by this same operation (an attempt that landed unacknowledged).
+      const sameOp = { version: version + 1, lastOp: opId };
+      if (version === 0) {
+        try {
+          await this.profiles.create({ _id: userId, ...fields });
+          return { ...profile, version: 1 };
+        } catch (err) {
+          if (!isDuplicate(err)) throw err;
+        }
+        const retried = await this.profiles.updateOne({ _id: userId, ...sameOp }, { $set: fields });
+        if (retried.matchedCount === 1) return { ...profile, version: 1 };
+        throw new StaleProfileError(userId, version);
+      }
+      const result = await this.profiles.updateOne({ _id: userId, $or: [{ version }, sameOp] }, { $set: fields });
+      if (result.matchedCount !== 1) throw new StaleProfileError(userId, version);
+      return { ...profile, version: version + 1 };
+    });
+  }
+
+  async appendEvents(events: readonly GameEvent[]): Promise<void> {
+    return guard(async () => {
+      if (events.length === 0) return;
+      const docs = events.map((e) => ({ ...e, expiresAt: new Date(e.at + this.options.eventTtlMs) }));
+      try {
+        await this.events.insertMany(docs, { ordered: false });
+      } catch (err) {
+        // Unordered: everything else was inserted; duplicates are a retried batch and fine.
+        const writeErrors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+        const onlyDuplicates = writeErrors?.every((w) => (w.code ?? w.err?.code) === DUPLICATE_KEY) ?? isDuplicate(err);
+        if (!onlyDuplicates) throw err;
+      }
+    });
+  }
+
+  async eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]> {
+    return guard(async () => {
+      const docs = await this.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).lean<EventDoc[]>();
+      return docs.map(({ roomId, seq, at, type, data }) => ({ roomId, seq, at, type, data }));
+    });
+  }
+
+  async pruneEvents(before: number): Promise<number> {
+    return guard(async () => {
+      // The TTL index expires events by itself; this serves callers that want it done now.
+      return (await this.events.deleteMany({ at: { $lt: before } })).deletedCount;
+    });
+  }
+
+  async ping(): Promise<void> {
+    return guard(async () => {
+      if (!this.conn.db) throw new Error("not connected to MongoDB");
+      await this.conn.db.admin().ping();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+}

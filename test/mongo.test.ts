@@ -1,0 +1,41 @@
+/**
+ * The store contract against MongoDB: at MONGO_URL when set, else on a mongodb-memory-server
+ * where it can fetch its binary. Where neither works the suite is skipped, and the output says
+ * so in one line with the reason.
+ */
+import { randomUUID } from "node:crypto";
+import { MongoStore } from "../src/persistence/mongo.js";
+import { storeContract } from "./store.contract.js";
+
+async function findMongo(): Promise<{ url: string; stop?: () => Promise<unknown> } | { skip: string }> {
+  if (process.env.MONGO_URL) return { url: process.env.MONGO_URL };
+  try {
+    const { MongoMemoryServer } = await import("mongodb-memory-server-core");
+    const server = await Promise.race([
+      MongoMemoryServer.create(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out after 60 s")), 60_000).unref()),
+    ]);
+    return { url: server.getUri(), stop: () => server.stop() };
+  } catch (err) {
+    const e = err as { msg?: string; message?: string };
+    return { skip: `no MONGO_URL, and mongodb-memory-server could not start: ${(e.msg ?? e.message ?? String(err)).replace(/\s+/g, " ").slice(0, 160)}` };
+  }
+}
+
+const mongo = await findMongo();
+
+if ("url" in mongo) {
+  // A database of its own for every test, so each starts empty.
+  const withDb = (db: string) => {
+    const u = new URL(mongo.url);
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
+  storeContract("mongodb", () => MongoStore.connect(withDb(`realmgate_test_${randomUUID().slice(0, 8)}`), { eventTtlMs: 86_400_000 }));
+  after(async () => mongo.stop?.());
+} else {
+  console.log(`MongoDB store contract SKIPPED: ${mongo.skip}`);
+  describe("store contract: mongodb", () => {
+    it(`SKIPPED: ${mongo.skip}`);
+  });
+}
