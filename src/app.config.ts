@@ -2,8 +2,9 @@
  * Defines the server: services built from the config, the rooms, the HTTP routes. `index.ts`
  * starts it; the tests boot it with `@colyseus/testing`.
  */
-import config from "@colyseus/tools";
-import { LocalDriver, LocalPresence } from "@colyseus/core";
+import type { ConfigOptions } from "@colyseus/tools";
+import { defineServer, LocalDriver, LocalPresence, type Server } from "@colyseus/core";
+import { WebSocketTransport } from "@colyseus/ws-transport";
 import { Tokens } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { loadContent } from "./content/index.js";
@@ -14,35 +15,49 @@ import { openStore } from "./persistence/index.js";
 import { EventLog } from "./persistence/events.js";
 import { ProfileCache } from "./persistence/profiles.js";
 import { defineRooms } from "./rooms/index.js";
+import { Metrics } from "./telemetry/metrics.js";
+import { SecuritySignals } from "./telemetry/security.js";
+import { adminRoutes } from "./http/admin.js";
 import type { Services } from "./rooms/services.js";
 
 export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);
+  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves });
+  const events = new EventLog(store, log.child({ component: "events" }), { flushMs: 250, ttlMs: cfg.eventTtlSec * 1000, maxBuffered: 200_000 });
+  const metrics = new Metrics({ saves: () => profiles.snapshot(), events: () => events.snapshot() });
+  profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
   return {
     config: cfg,
     log,
     store,
-    profiles: new ProfileCache(store, log.child({ component: "profiles" }), { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves }),
-    events: new EventLog(store, log.child({ component: "events" }), { flushMs: 250, ttlMs: cfg.eventTtlSec * 1000, maxBuffered: 200_000 }),
+    profiles,
+    events,
     presence: new LocalPresence(),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     content,
+    metrics,
+    security: new SecuritySignals(metrics, log.child({ component: "security" })),
   };
 }
 
-/** The Colyseus app definition for `listen()` (production) and `boot()` (tests). */
-export function createApp(services: Services) {
+/**
+ * The Colyseus app definition, in the shape `@colyseus/tools` and `@colyseus/testing` take:
+ * `serve()` below runs it in production, `boot()` in the tests.
+ */
+export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~routes"> {
   const { config: cfg, log, profiles, events, store } = services;
-  return config({
+  return {
     options: {
       presence: services.presence,
       driver: new LocalDriver(),
+      transport: new WebSocketTransport(),
       publicAddress: cfg.publicAddress,
       greet: false,
     },
     rooms: defineRooms(services),
     initializeExpress: (app) => {
       app.set("trust proxy", "loopback");
+      app.use(adminRoutes(services));
       app.use(gameRoutes(services));
       app.use(["/api", "/auth"], notFound);
       app.use(errorHandler(log));
@@ -60,5 +75,18 @@ export function createApp(services: Services) {
         await store.close();
       });
     },
-  });
+  };
+}
+
+/**
+ * Starts an app on `port`, as `@colyseus/tools`' `listen()` does, minus what does not suit a
+ * production server: it loads no .env or /etc/environment over the real environment and adds no
+ * instance number to the port. Tells a process manager (PM2 `wait_ready`) once it listens.
+ */
+export async function serve(app: Omit<ConfigOptions, "~rooms" | "~routes">, port: number): Promise<Server> {
+  const server = defineServer({ ...app.options, rooms: app.rooms ?? {}, express: app.initializeExpress });
+  await app.initializeGameServer?.(server);
+  await server.listen(port);
+  process.send?.("ready");
+  return server;
 }

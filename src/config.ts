@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   DUNGEON_GRACE_SECONDS: int(0, 3600).default(30),
   EVENT_TTL: duration("24h", 60, 90 * 86400),
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export type Config = Readonly<{
@@ -93,6 +94,8 @@ export type Config = Readonly<{
   eventTtlSec: number;
   /** Past this many profiles waiting to be written (the store is failing), new joins are refused. */
   maxPendingSaves: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -111,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    const got = present[name] !== undefined && !/SECRET|PASSWORD/.test(name) ? ` (got "${present[name]}")` : "";
+    const got = present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$/.test(name) ? ` (got "${present[name]}")` : "";
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dungeonGraceSec: e.DUNGEON_GRACE_SECONDS,
     eventTtlSec: e.EVENT_TTL,
     maxPendingSaves: e.MAX_PENDING_SAVES,
+    metricsToken: e.METRICS_TOKEN,
   });
 }
 

@@ -2,9 +2,8 @@
  * Starts Realmgate: parse the config (or exit with one line naming the bad variable), build the
  * services, listen. SIGTERM/SIGINT shut down gracefully: rooms close, every profile is saved.
  */
-import { listen } from "@colyseus/tools";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { createApp, createServices } from "./app.config.js";
+import { createApp, createServices, serve } from "./app.config.js";
 import { createLogger } from "./log.js";
 
 let cfg: Config;
@@ -18,5 +17,5 @@ try {
 
 const log = createLogger(cfg);
 const services = await createServices(cfg, log);
-await listen(createApp(services), cfg.port);
+await serve(createApp(services), cfg.port);
 log.info({ port: cfg.port, env: cfg.env, store: services.store.kind, monitor: cfg.admin ? "on" : "off" }, "Realmgate is listening");

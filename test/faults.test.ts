@@ -3,60 +3,15 @@
  * SQLite store that refuses writes while another connection holds its lock.
  */
 import assert from "node:assert/strict";
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Client } from "@colyseus/sdk";
-import { Bot, freePort, guest, http, isAt, nextMessage, startApp, until, type TestApp } from "./helpers.js";
+import { Bot, freePort, guest, http, isAt, nextMessage, ServerProcess, startApp, until, type TestApp } from "./helpers.js";
 
 const SAVE_INTERVAL_MS = 1000;
-
-/** The real server in a child process, on a given data directory. */
-class ServerProcess {
-  private child!: ChildProcess;
-  output = "";
-  readonly url: string;
-
-  constructor(readonly port: number, readonly dataDir: string) {
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  /** Starts it and resolves once it is listening (it tells its parent, as under PM2). */
-  async start(): Promise<void> {
-    this.child = fork(join(import.meta.dirname, "../src/index.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        PORT: String(this.port),
-        DATA_DIR: this.dataDir,
-        JWT_SECRET: "fault-test-secret-".padEnd(48, "x"),
-        ADMIN_USER: "admin",
-        ADMIN_PASSWORD: "fault-test-password",
-        SAVE_INTERVAL_MS: String(SAVE_INTERVAL_MS),
-        AUTH_RATE_PER_MIN: "0",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
-    this.child.stdout!.on("data", (d) => (this.output += d));
-    this.child.stderr!.on("data", (d) => (this.output += d));
-    await new Promise<void>((resolve, reject) => {
-      this.child.on("message", (m) => m === "ready" && resolve());
-      this.child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)));
-    });
-  }
-
-  /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
-  stop(signal: NodeJS.Signals): Promise<number | string> {
-    return new Promise((resolve) => {
-      this.child.once("exit", (code, sig) => resolve(code ?? sig ?? -1));
-      this.child.kill(signal);
-    });
-  }
-}
+const SERVER_ENV = { SAVE_INTERVAL_MS: String(SAVE_INTERVAL_MS) };
 
 async function joinAndWalk(server: ServerProcess) {
   const user = (await fetch(`${server.url}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.json())) as {
@@ -85,7 +40,7 @@ describe("faults: the server process", function () {
 
   beforeEach(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "realmgate-fault-"));
-    server = new ServerProcess(await freePort(), dataDir);
+    server = new ServerProcess(await freePort(), dataDir, SERVER_ENV);
     await server.start();
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -176,6 +131,10 @@ describe("faults: the store refuses writes", function () {
       locker.close();
     }
   });
+});
+
+describe("faults: a long store outage", function () {
+  this.timeout(30_000);
 
   it("refuses new joins with a clear error while too many saves are pending", async () => {
     const strict = await startApp({ MAX_PENDING_SAVES: "1", SAVE_INTERVAL_MS: "250" });

@@ -2,6 +2,7 @@
  * Test fixtures: a real server (real SQLite in a temporary DATA_DIR, real WebSocket transport)
  * and real SDK clients. Waits are on events, with a timeout that fails the test.
  */
+import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,7 +43,7 @@ export async function startApp(env: Record<string, string> = {}, worlds?: WorldT
   const port = await freePort();
   const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", RECONNECT_SECONDS: "5", AUTH_RATE_PER_MIN: "0", ...env });
   const services = await createServices(config, createLogger(config), loadContent(worlds));
-  const colyseus = await boot(createApp(services), port);
+  const colyseus = await boot(createApp(services) as Parameters<typeof boot>[0], port);
   return {
     colyseus,
     services,
@@ -243,3 +244,49 @@ export async function fight(bot: Bot, strike: { range: number; cooldownMs: numbe
     }
   }
 }
+
+/** The real server (`src/index.ts`) in a child process, in production mode, on a given data directory. */
+export class ServerProcess {
+  private child!: ChildProcess;
+  output = "";
+  readonly url: string;
+
+  constructor(readonly port: number, readonly dataDir: string, readonly env: Record<string, string> = {}) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts it and resolves once it is listening (it tells its parent, as under PM2). */
+  async start(): Promise<void> {
+    this.child = fork(join(import.meta.dirname, "../src/index.ts"), [], {
+      execArgv: ["--import", "tsx"],
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        PORT: String(this.port),
+        DATA_DIR: this.dataDir,
+        JWT_SECRET: "fault-test-secret-".padEnd(48, "x"),
+        ADMIN_USER: "admin",
+        ADMIN_PASSWORD: "fault-test-password",
+        AUTH_RATE_PER_MIN: "0",
+        LOG_LEVEL: "info",
+        ...this.env,
+      },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    this.child.stdout!.on("data", (d) => (this.output += d));
+    this.child.stderr!.on("data", (d) => (this.output += d));
+    await new Promise<void>((resolve, reject) => {
+      this.child.on("message", (m) => m === "ready" && resolve());
+      this.child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)));
+    });
+  }
+
+  /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
+  stop(signal: NodeJS.Signals): Promise<number | string> {
+    return new Promise((resolve) => {
+      this.child.once("exit", (code, sig) => resolve(code ?? sig ?? -1));
+      this.child.kill(signal);
+    });
+  }
+}
+

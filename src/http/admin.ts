@@ -1,10 +1,21 @@
-import { timingSafeEqual, createHash } from "node:crypto";
-import type { Request } from "express";
+/**
+ * Admin routes: the Colyseus monitor behind HTTP basic auth, Prometheus metrics (optionally behind
+ * a bearer token), and liveness. None of them is open to anyone without credentials, except
+ * liveness and metrics when no METRICS_TOKEN is set (metrics carry no user data).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { monitor } from "@colyseus/monitor";
+import express, { type Request, type RequestHandler, type Router } from "express";
 import type { Config } from "../config.js";
+import { HttpErrorCode } from "../protocol/codes.js";
+import type { Services } from "../rooms/services.js";
+import { HttpError, route } from "./errors.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
+/** Compares secrets in constant time; hashing first makes both sides the same length. */
+const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
 
-/** Whether the request carries the admin credentials as HTTP basic auth (compared in constant time). */
+/** Whether the request carries the admin credentials as HTTP basic auth. */
 export function isAdmin(req: Request, config: Pick<Config, "admin">): boolean {
   if (!config.admin) return false;
   const match = /^Basic\s+(\S+)$/i.exec(req.get("authorization") ?? "");
@@ -12,8 +23,36 @@ export function isAdmin(req: Request, config: Pick<Config, "admin">): boolean {
   const decoded = Buffer.from(match[1], "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon < 0) return false;
-  // Hashing first makes both sides the same length, so the comparison leaks no length either.
-  const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), digest(config.admin.user));
-  const passOk = timingSafeEqual(digest(decoded.slice(colon + 1)), digest(config.admin.password));
+  const userOk = sameSecret(decoded.slice(0, colon), config.admin.user);
+  const passOk = sameSecret(decoded.slice(colon + 1), config.admin.password);
   return userOk && passOk;
+}
+
+function requireAdmin(services: Services): RequestHandler {
+  return (req, res, next) => {
+    if (isAdmin(req, services.config)) return next();
+    services.security.signal("auth_failure", { room: "http", world: "-", path: req.baseUrl || req.path, ip: req.ip });
+    res.set("WWW-Authenticate", 'Basic realm="Realmgate admin", charset="UTF-8"');
+    next(new HttpError(401, HttpErrorCode.AuthUnauthorized, "admin credentials required"));
+  };
+}
+
+export function adminRoutes(services: Services): Router {
+  const { config, metrics, log } = services;
+  const router = express.Router();
+
+  // Without admin credentials (development only: production requires them) nobody can pass.
+  router.use("/monitor", requireAdmin(services), ...(config.admin ? [monitor() as unknown as RequestHandler] : []));
+  if (!config.admin) log.warn("monitor is off: set ADMIN_USER and ADMIN_PASSWORD to serve /monitor");
+
+  router.get("/metrics", route(async (req, res) => {
+    if (config.metricsToken) {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
+      if (!sameSecret(token, config.metricsToken)) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
+    }
+    res.type(metrics.registry.contentType).send(await metrics.text());
+  }));
+
+  router.get("/health/live", (_req, res) => void res.json({ status: "ok" }));
+  return router;
 }

@@ -74,7 +74,10 @@ export function gameRoutes(services: Services): Router {
   auth.post("/login", route(async (req, res) => {
     const { username, password } = parse(LoginBody, req.body);
     const result = await accounts.login(username, password);
-    if (!result.ok) throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
+    if (!result.ok) {
+      services.security.signal("auth_failure", { room: "http", world: "-", ip: req.ip });
+      throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
+    }
     res.json(result.session);
   }));
   router.use("/auth", auth);
@@ -122,7 +125,8 @@ export function gameRoutes(services: Services): Router {
     res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
   }));
 
-  router.get("/health", route(async (_req, res) => {
+  // Readiness: 503 naming each required dependency that is down. Liveness is /health/live.
+  router.get(["/health", "/health/ready"], route(async (_req, res) => {
     const down: string[] = [];
     const storeUp = await store.ping().then(() => !profiles.failing && !events.failing, () => false);
     if (!storeUp) down.push(`store (${store.kind})`);

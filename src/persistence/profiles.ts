@@ -48,7 +48,7 @@ export interface ProfileCacheOptions {
   maxBackoffMs?: number;
 }
 
-/** Emits `saved` (userId) and `failed` (userId, error) after each write attempt. */
+/** Emits `saved` (userId, latencyMs) and `failed` (userId, error) after each write attempt. */
 export class ProfileCache extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
@@ -177,7 +177,7 @@ export class ProfileCache extends EventEmitter {
         this.stats.consecutiveFailures = 0;
         this.stats.lastLatencyMs = performance.now() - started;
         this.retryAt = 0;
-        this.emit("saved", userId);
+        this.emit("saved", userId, this.stats.lastLatencyMs);
       })
       .catch((err: unknown) => {
         this.stats.failures++;

@@ -21,7 +21,7 @@ export class DungeonRoom extends GameRoom<DungeonState> {
     return DungeonJoinOptions.refine((o) => services.content.dungeons.has(o.dungeon), { message: "is not a known dungeon", path: ["dungeon"] })
       .transform((o) => ({ ...o, party: o.party ?? `solo-${randomUUID()}` }));
   }
-  protected readonly kind = "dungeon";
+  readonly kind = "dungeon";
 
   override state = new DungeonState();
   private dungeon!: Dungeon;
@@ -29,6 +29,9 @@ export class DungeonRoom extends GameRoom<DungeonState> {
   private rng!: Rng;
   private closing: Delayed | undefined;
 
+  get world() {
+    return this.dungeon.template.id;
+  }
   protected get speed() {
     return this.dungeon.template.speed;
   }
@@ -39,17 +42,15 @@ export class DungeonRoom extends GameRoom<DungeonState> {
     return policy.dungeonTickRate;
   }
 
-  override onCreate(options: { dungeon?: string }): void {
+  protected create(options: { dungeon?: string }): void {
     this.dungeon = this.services.content.dungeons.get(options.dungeon ?? "crypt")!;
     if (!this.dungeon) throw new Error(`unknown dungeon "${options.dungeon}"`);
     // The seed is the server's secret (a known seed would let a client predict crits and drops);
     // it is logged so that a run can be replayed.
     const seed = randomBytes(4).readUInt32LE();
     this.rng = createRng(seed);
-    this.log = this.services.log.child({ roomId: this.roomId, room: "dungeon", dungeon: this.dungeon.template.id });
     this.maxClients = this.dungeon.template.maxHeroes;
     this.autoDispose = false;
-    this.setPatchRate(1000 / policy.patchRate);
 
     this.sim = createDungeon(this.dungeon, this.services.content);
     this.state.dungeon = this.dungeon.template.id;
@@ -62,16 +63,14 @@ export class DungeonRoom extends GameRoom<DungeonState> {
     this.action("move", Move, (seat, { x, y }) => this.command(seat, { type: "move", x, y }));
     this.action("attack", Attack, (seat, { target, ability }) => this.command(seat, { type: "attack", target, ability }));
     this.action("pickup", Pickup, (seat, { loot }) => this.command(seat, { type: "pickup", loot }));
-    this.registerCommonMessages();
 
     const dtMs = 1000 / policy.dungeonTickRate;
-    this.setTimestep(() => {
-      this.tick++;
+    this.simulate(() => {
       this.handle(stepDungeon(this.sim, { ...this.ctx, dtMs }));
       this.sync();
-    }, dtMs);
+    }, policy.dungeonTickRate);
     this.onEmpty(); // nobody may ever arrive
-    this.log.info({ seed }, "dungeon instance created");
+    this.services.log.info({ roomId: this.roomId, dungeon: this.dungeon.template.id, seed }, "dungeon seed");
   }
 
   private get ctx() {

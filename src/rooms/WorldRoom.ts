@@ -3,12 +3,12 @@
  * manager decide who sees whom.
  */
 import { policy } from "../content/policy.js";
-import type { World } from "../content/index.js";
+import type { WorldTemplate } from "../content/index.js";
 import { checkChat } from "../rules/chat.js";
 import { checkGather } from "../rules/gather.js";
 import { checkMove } from "../rules/movement.js";
 import { addItem, STARTING_HP } from "../rules/profile.js";
-import { inBounds, isBlockedAt } from "../rules/tilemap.js";
+import { inBounds, isBlockedAt, type TileMap } from "../rules/tilemap.js";
 import { refuse } from "../rules/result.js";
 import { createRng, randomInt, type Rng } from "../rules/rng.js";
 import { RejectCode } from "../protocol/codes.js";
@@ -29,35 +29,38 @@ export class WorldRoom extends GameRoom<WorldState> {
   static override joinOptions(services: Services) {
     return WorldJoinOptions.refine((o) => services.content.worlds.has(o.world), { message: "is not a known world", path: ["world"] });
   }
-  protected readonly kind = "world";
+  readonly kind = "world";
 
   override state = new WorldState();
-  private world!: World;
+  private map!: TileMap;
+  private template!: WorldTemplate;
   private interest!: Interest<Player>;
   private readonly walkers = new Map<string, Walker>();
   private readonly regrowAt = new Map<string, number>();
   private rng!: Rng;
 
+  get world() {
+    return this.template.id;
+  }
   protected get speed() {
-    return this.world.template.speed;
+    return this.template.speed;
   }
   protected get bounds() {
-    return { width: this.world.template.width, height: this.world.template.height };
+    return { width: this.template.width, height: this.template.height };
   }
   protected get tickRate() {
     return policy.worldTickRate;
   }
 
-  override onCreate(options: { world?: string }): void {
+  protected create(options: { world?: string }): void {
     const world = this.services.content.worlds.get(options.world ?? "meadow");
     if (!world) throw new Error(`unknown world "${options.world}"`);
-    this.world = world;
-    this.log = this.services.log.child({ roomId: this.roomId, room: "world", world: world.template.id });
+    this.template = world.template;
+    this.map = world.map;
     this.rng = createRng(Number.parseInt(this.roomId.replace(/[^0-9a-f]/gi, "").slice(0, 8) || "1", 16));
-    this.maxClients = world.template.maxPlayers;
-    this.setPatchRate(1000 / policy.patchRate);
+    this.maxClients = this.template.maxPlayers;
 
-    const t = world.template;
+    const t = this.template;
     this.state.world = t.id;
     for (const p of t.portals) this.state.portals.set(p.id, new Portal({ id: p.id, x: p.x, y: p.y, to: p.to }));
     for (const r of t.resources) this.state.resources.set(r.id, new Resource({ id: r.id, kind: r.kind, x: r.x, y: r.y, amount: r.amount }));
@@ -67,14 +70,10 @@ export class WorldRoom extends GameRoom<WorldState> {
     this.action("move", Move, (seat, { x, y }) => this.move(seat, x, y));
     this.action("chat", Chat, (seat, { text }) => this.chat(seat, text));
     this.action("gather", Gather, (seat, { resource }) => this.gather(seat, resource));
-    this.registerCommonMessages();
-
-    this.setTimestep(() => this.step(), 1000 / policy.worldTickRate);
-    this.log.info("world instance created");
+    this.simulate(() => this.step(), policy.worldTickRate);
   }
 
   private step(): void {
-    this.tick++;
     this.state.tick = this.tick;
     this.regrowResources();
     this.interest.update();
@@ -84,7 +83,7 @@ export class WorldRoom extends GameRoom<WorldState> {
 
   protected placeBody(seat: Seat, options: unknown): void {
     const { device } = WorldJoinOptions.parse(options);
-    const t = this.world.template;
+    const t = this.template;
     const saved = seat.profile.location;
     const at = saved?.world === t.id ? saved : this.spawnPoint();
     const player = new Player({
@@ -117,24 +116,24 @@ export class WorldRoom extends GameRoom<WorldState> {
   }
 
   protected welcomeExtras() {
-    return { world: this.world.template.id, aoiRadius: this.world.template.aoiRadius };
+    return { world: this.template.id, aoiRadius: this.template.aoiRadius };
   }
 
   private spawnPoint(): { x: number; y: number } {
-    const { spawn } = this.world.template;
+    const { spawn } = this.template;
     // A few random points in the spawn circle; the centre is open (content/index.ts checks it).
     for (let i = 0; i < 8; i++) {
       const angle = this.rng.next() * 2 * Math.PI;
       const r = randomInt(this.rng, 0, spawn.radius);
       const p = { x: Math.round(spawn.x + r * Math.cos(angle)), y: Math.round(spawn.y + r * Math.sin(angle)) };
-      if (inBounds(this.world.map, p) && !isBlockedAt(this.world.map, p)) return p;
+      if (inBounds(this.map, p) && !isBlockedAt(this.map, p)) return p;
     }
     return { x: spawn.x, y: spawn.y };
   }
 
   /** Writes the body's position into the profile, which the write-behind will save. */
   private keepLocation(seat: Seat, player: Player): void {
-    seat.profile.location = { world: this.world.template.id, x: player.x, y: player.y };
+    seat.profile.location = { world: this.template.id, x: player.x, y: player.y };
     seat.profile.hp = player.hp;
     this.services.profiles.touch(seat.userId);
   }
@@ -147,7 +146,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     const verdict = checkMove(
       { x: player.x, y: player.y, moveBudget: walker.moveBudget, lastMoveAt: walker.lastMoveAt },
       { x, y },
-      { now: this.now, map: this.world.map, policy: { speed: this.speed, ...policy.move } },
+      { now: this.now, map: this.map, policy: { speed: this.speed, ...policy.move } },
     );
     if (!verdict.ok) return verdict;
     player.x = verdict.x;
@@ -168,7 +167,7 @@ export class WorldRoom extends GameRoom<WorldState> {
 
   private gather(seat: Seat, resourceId: string) {
     const resource = this.state.resources.get(resourceId);
-    const template = this.world.template.resources.find((r) => r.id === resourceId);
+    const template = this.template.resources.find((r) => r.id === resourceId);
     if (!resource || !template) return refuse(RejectCode.GatherOutOfRange, `there is no resource "${resourceId}" here`);
     const player = this.state.players.get(seat.sessionId)!;
     const walker = this.walkers.get(seat.sessionId)!;
@@ -192,7 +191,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     for (const [id, at] of this.regrowAt) {
       if (this.now < at) continue;
       const resource = this.state.resources.get(id)!;
-      const template = this.world.template.resources.find((r) => r.id === id)!;
+      const template = this.template.resources.find((r) => r.id === id)!;
       resource.amount = Math.min(template.amount, resource.amount + 1);
       if (resource.amount < template.amount) this.regrowAt.set(id, this.now + template.regrowMs);
       else this.regrowAt.delete(id);

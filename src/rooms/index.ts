@@ -4,16 +4,17 @@ import { GameRoom } from "./GameRoom.js";
 import { WorldRoom } from "./WorldRoom.js";
 import { DungeonRoom } from "./DungeonRoom.js";
 
+type RoomClass = typeof WorldRoom | typeof DungeonRoom;
+
 /**
  * Gives a room class its services without globals: a subclass whose instances carry them and
- * whose static `onAuth` checks tokens with them.
+ * whose static `onAuth` checks tokens and join options with them.
  */
-type GameRoomClass = (typeof WorldRoom | typeof DungeonRoom) & { joinOptions(services: Services): any };
-
-export function bindRoom<R extends GameRoomClass>(RoomClass: R, services: Services): R {
+export function bindRoom<R extends RoomClass>(RoomClass: R, kind: string, services: Services): R {
+  const joinOptions = RoomClass.joinOptions(services);
   const Bound = class extends (RoomClass as typeof WorldRoom) {
     static override async onAuth(token: string, options: Record<string, unknown>) {
-      return GameRoom.authenticate(services, RoomClass.joinOptions(services), token, options);
+      return GameRoom.authenticate(services, kind, joinOptions, token, options);
     }
     constructor() {
       super();
@@ -27,7 +28,7 @@ export function bindRoom<R extends GameRoomClass>(RoomClass: R, services: Servic
 
 export function defineRooms(services: Services) {
   return {
-    world: defineRoom(bindRoom(WorldRoom, services)).filterBy(["world"]),
-    dungeon: defineRoom(bindRoom(DungeonRoom, services)).filterBy(["dungeon", "party"]),
+    world: defineRoom(bindRoom(WorldRoom, "world", services)).filterBy(["world"]),
+    dungeon: defineRoom(bindRoom(DungeonRoom, "dungeon", services)).filterBy(["dungeon", "party"]),
   };
 }

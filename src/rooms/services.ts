@@ -6,6 +6,8 @@ import type { Logger } from "../log.js";
 import type { EventLog } from "../persistence/events.js";
 import type { ProfileCache } from "../persistence/profiles.js";
 import type { Store } from "../persistence/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import type { SecuritySignals } from "../telemetry/security.js";
 
 /** The outside world as rooms and routes see it; built once in app.config.ts. */
 export interface Services {
@@ -17,6 +19,8 @@ export interface Services {
   presence: Presence;
   tokens: Tokens;
   content: Content;
+  metrics: Metrics;
+  security: SecuritySignals;
 }
 
 /** Presence hash of the seats of one room kind: userId → roomId. */
