@@ -11,7 +11,9 @@ import { loadContent } from "./content/index.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { gameRoutes } from "./http/routes.js";
 import type { Logger } from "./log.js";
-import { openStore } from "./persistence/index.js";
+import { openStore, redactUrl } from "./persistence/index.js";
+import { RedisCluster, Sequences } from "./cluster/redis.js";
+import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
 import { ProfileCache } from "./persistence/profiles.js";
 import { defineRooms } from "./rooms/index.js";
@@ -24,7 +26,9 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
   const store = await openStore(cfg, log);
   const profiles = new ProfileCache(store, log.child({ component: "profiles" }), { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves });
   const events = new EventLog(store, log.child({ component: "events" }), { flushMs: 250, ttlMs: cfg.eventTtlSec * 1000, maxBuffered: 200_000 });
-  const metrics = new Metrics({ saves: () => profiles.snapshot(), events: () => events.snapshot() });
+  const redis = cfg.redisUrl ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" })) : undefined;
+  if (redis) log.info({ url: redactUrl(cfg.redisUrl!), publicAddress: cfg.publicAddress }, "using Redis presence and driver");
+  const metrics = new Metrics({ saves: () => profiles.snapshot(), events: () => events.snapshot(), redisUp: redis && (() => (redis.up ? 1 : 0)) });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
   return {
     config: cfg,
@@ -32,7 +36,10 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     store,
     profiles,
     events,
-    presence: new LocalPresence(),
+    presence: redis?.presence ?? new LocalPresence(),
+    driver: redis?.driver ?? new LocalDriver(),
+    redis,
+    sequences: new Sequences(redis),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     content,
     metrics,
@@ -49,9 +56,10 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
   return {
     options: {
       presence: services.presence,
-      driver: new LocalDriver(),
+      driver: services.driver,
       transport: new WebSocketTransport(),
       publicAddress: cfg.publicAddress,
+      selectProcessIdToCreateRoom: leastLoadedProcess,
       greet: false,
     },
     rooms: defineRooms(services),
@@ -73,6 +81,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
         if (unsaved > 0) log.error({ profiles: profiles.pending, events: events.snapshot().buffered }, "stopping with unsaved data: the store refused the last writes");
         else log.info("stopped; every profile and event saved");
         await store.close();
+        await services.redis?.close();
       });
     },
   };

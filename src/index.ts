@@ -16,6 +16,10 @@ try {
 }
 
 const log = createLogger(cfg);
+
+// A failed promise nobody awaited (a dependency going down mid-call, say) is logged, not fatal:
+// one bad call must not take every room of the process down with it.
+process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
 const services = await createServices(cfg, log);
 await serve(createApp(services), cfg.port);
 log.info({ port: cfg.port, env: cfg.env, store: services.store.kind, monitor: cfg.admin ? "on" : "off" }, "Realmgate is listening");

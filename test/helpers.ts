@@ -2,7 +2,7 @@
  * Test fixtures: a real server (real SQLite in a temporary DATA_DIR, real WebSocket transport)
  * and real SDK clients. Waits are on events, with a timeout that fails the test.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -290,3 +290,49 @@ export class ServerProcess {
   }
 }
 
+
+/** A private redis-server on a free port, started and killed by the test (no persistence). */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  static available(): boolean {
+    return spawnSync("redis-server", ["--version"]).status === 0;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it and resolves once it accepts connections. */
+  start(): Promise<void> {
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("Ready to accept connections")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+    });
+  }
+
+  /** Kills it outright (an outage, not a shutdown). */
+  kill(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.child || this.child.exitCode !== null) return resolve();
+      this.child.once("exit", () => resolve());
+      this.child.kill("SIGKILL");
+    });
+  }
+}
+
+/** Polls `check` until it holds, for conditions in another process that send no event. */
+export async function eventually(check: () => Promise<boolean>, ms = 15_000, what = "condition"): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (performance.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

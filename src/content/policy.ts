@@ -21,6 +21,17 @@ export const policy = {
 
   gather: { range: 48, cooldownMs: 1000, yield: 1 },
 
+  travel: {
+    /** Most distance between a traveller and the portal. */
+    range: 60,
+    /** Transfers through one portal of one instance at once (a portal's own `capacity` wins). */
+    capacity: 8,
+    /** Least time between arriving through a portal and leaving through one. */
+    cooldownMs: 10_000,
+    /** How far from the exit portal a traveller arrives, toward the map's centre. */
+    arrivalOffset: 40,
+  },
+
   /** Per-session limits by message kind. */
   rates: {
     move: { perSecond: 20, burst: 30 },

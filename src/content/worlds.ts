@@ -36,6 +36,8 @@ export interface WorldTemplate {
     to: string;
     /** The portal in the target world where travellers arrive. */
     exit: string;
+    /** Transfers through this portal at once, per instance (default: policy.travel.capacity). */
+    capacity?: number;
   }>;
 }
 

@@ -2,6 +2,7 @@
  * HTTP routes of PROTOCOL §1 that belong to the game: accounts, the profile, content, health.
  * Handlers parse with zod, call the use case, and map the outcome to a status.
  */
+import { matchMaker } from "@colyseus/core";
 import express, { type Request, type Router } from "express";
 import { z } from "zod";
 import { Accounts } from "../auth/accounts.js";
@@ -26,6 +27,7 @@ const Password = z.string().min(8, "must be at least 8 characters").max(200);
 const GuestBody = z.object({ name: DisplayName.optional() });
 const Credentials = z.object({ username: Username, password: Password });
 const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
+const InstancesQuery = z.object({ room: z.enum(["world", "dungeon"]).default("world"), world: z.string().max(64).optional() });
 const EventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
@@ -125,11 +127,23 @@ export function gameRoutes(services: Services): Router {
     res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
   }));
 
+  // Live instances of a room kind across every process, with their player counts.
+  router.get("/api/instances", route(async (req, res) => {
+    const { room, world } = parse(InstancesQuery, req.query);
+    const listings = await matchMaker.query({ name: room });
+    res.json(
+      listings
+        .filter((l) => !world || l.metadata?.world === world)
+        .map((l) => ({ roomId: l.roomId, room: l.name, world: l.metadata?.world ?? null, players: l.clients, maxPlayers: l.maxClients, locked: l.locked, processId: l.processId })),
+    );
+  }));
+
   // Readiness: 503 naming each required dependency that is down. Liveness is /health/live.
   router.get(["/health", "/health/ready"], route(async (_req, res) => {
     const down: string[] = [];
     const storeUp = await store.ping().then(() => !profiles.failing && !events.failing, () => false);
     if (!storeUp) down.push(`store (${store.kind})`);
+    if (services.redis && !(await services.redis.ping().then(() => true, () => false))) down.push("redis");
     if (down.length) res.status(503).json({ status: "unavailable", down, saves: profiles.snapshot(), events: events.snapshot() });
     else res.json({ status: "ok" });
   }));

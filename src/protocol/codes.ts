@@ -24,6 +24,8 @@ export const RejectCode = {
   TravelOutOfRange: "travel/out_of_range",
   TravelNoPortal: "travel/no_portal",
   TravelTargetFull: "travel/target_full",
+  TravelCooldown: "travel/cooldown",
+  TravelUnavailable: "travel/unavailable",
   ChatEmpty: "chat/empty",
   ChatTooLong: "chat/too_long",
 } as const;
@@ -51,6 +53,7 @@ export const JoinErrorCode = {
   AuthExpired: "auth/expired_token",
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
+  PresenceUnavailable: "presence/unavailable",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 

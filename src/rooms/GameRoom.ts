@@ -40,9 +40,20 @@ export interface Seat {
   malformedStrikes: number[];
   /** Set while the connection is gone and the body waits for a reconnection. */
   reconnection: Deferred<Client> | null;
-  /** Set when the session is ended on purpose (replaced, flooding): no reconnection window. */
+  /** Set when the session is ended on purpose (replaced, flooding, travelled): no reconnection window. */
   ended: boolean;
+  /** Room time of the arrival, when the session came through a portal; 0 otherwise. */
+  arrivedAt: number;
+  /** Set while a portal hand-over is under way: the seat's messages are ignored. */
+  travelling: boolean;
 }
+
+/**
+ * Who arrives with a seat that the server reserved itself (a portal hand-over). Such a reservation
+ * skips onAuth, so no claims reach onJoin and this is the only way identity does; a client's own
+ * join always goes through onAuth, whose claims take precedence.
+ */
+const Traveller = z.object({ traveller: z.object({ userId: z.string().min(1), name: z.string().min(1) }) });
 
 type Rate = keyof typeof policy.rates;
 
@@ -100,6 +111,9 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     const verdict = await services.tokens.verify(token);
     if (!verdict.ok) throw authFailure(verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid, `the token is ${verdict.reason}; log in again`);
     if (!parsed.success) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.InputInvalid}: join options ${describeIssue(parsed.error)}`);
+    if (services.redis && !services.redis.up) {
+      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.PresenceUnavailable}: the cluster's Redis is unreachable; rooms in play go on, new joins wait until it is back`);
+    }
     if (services.profiles.saturated) {
       throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`);
     }
@@ -142,7 +156,9 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
 
   // --- joining and leaving -------------------------------------------------------------------
 
-  override async onJoin(client: Client, options: unknown, auth: AuthData): Promise<void> {
+  override async onJoin(client: Client, options: unknown, authData: unknown): Promise<void> {
+    const travelled = typeof (authData as AuthData | undefined)?.userId !== "string";
+    const auth = travelled ? Traveller.parse(options).traveller : (authData as AuthData);
     await this.claimSeat(auth.userId);
     const profile = await this.services.profiles.checkout(auth).catch((err: unknown) => {
       this.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
@@ -160,6 +176,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
       malformedStrikes: [],
       reconnection: null,
       ended: false,
+      arrivedAt: travelled ? this.now : 0,
+      travelling: false,
     };
     this.seats.set(client.sessionId, seat);
     this.countBytes(client);
@@ -271,7 +289,7 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     this.onMessage(type, (client: Client, payload: unknown) => {
       received.inc();
       const seat = this.seats.get(client.sessionId);
-      if (!seat || seat.ended) return;
+      if (!seat || seat.ended || seat.travelling) return;
       if (!this.withinRate(seat, rate)) return this.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.RateLimited, message: `too many '${type}' messages; slow down` });
       const parsed = schema.safeParse(payload);
       if (!parsed.success) return this.malformed(seat, type, payload, describeIssue(parsed.error));
@@ -321,7 +339,7 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   }
 
   protected refuse(seat: Seat, action: string, seq: number | null, refusal: Refusal): void {
-    if (seat.ended) return;
+    if (seat.ended && !seat.travelling) return;
     this.services.metrics.rejects.inc({ room: this.kind, world: this.world, code: refusal.code });
     const signal: SecuritySignal = refusal.code === RejectCode.RateLimited ? "rate_limited" : refusal.code === RejectCode.SeqStale ? "stale_seq" : "invalid_action";
     this.services.security.signal(signal, { room: this.kind, world: this.world, roomId: this.roomId, sessionId: seat.sessionId, userId: seat.userId, action, code: refusal.code, tick: this.tick });

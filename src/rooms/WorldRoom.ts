@@ -13,7 +13,9 @@ import { refuse } from "../rules/result.js";
 import { createRng, randomInt, type Rng } from "../rules/rng.js";
 import { RejectCode } from "../protocol/codes.js";
 import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
-import { Chat, Gather, Move, WorldJoinOptions } from "../validators/messages.js";
+import { Chat, Gather, Move, Travel, WorldJoinOptions, type Device } from "../validators/messages.js";
+import { arrivalPoint, checkTravel } from "../rules/travel.js";
+import { CloseCode, matchMaker } from "@colyseus/core";
 import { GameRoom, type Seat } from "./GameRoom.js";
 import { Interest } from "./Interest.js";
 import type { Services } from "./services.js";
@@ -37,6 +39,9 @@ export class WorldRoom extends GameRoom<WorldState> {
   private interest!: Interest<Player>;
   private readonly walkers = new Map<string, Walker>();
   private readonly regrowAt = new Map<string, number>();
+  /** Transfers under way through each portal of this instance. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly devices = new Map<string, Device>();
   private rng!: Rng;
 
   get world() {
@@ -70,6 +75,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     this.action("move", Move, (seat, { x, y }) => this.move(seat, x, y));
     this.action("chat", Chat, (seat, { text }) => this.chat(seat, text));
     this.action("gather", Gather, (seat, { resource }) => this.gather(seat, resource));
+    this.action("travel", Travel, (seat, { seq, portal }) => this.travel(seat, portal, seq));
     this.simulate(() => this.step(), policy.worldTickRate);
   }
 
@@ -83,6 +89,7 @@ export class WorldRoom extends GameRoom<WorldState> {
 
   protected placeBody(seat: Seat, options: unknown): void {
     const { device } = WorldJoinOptions.parse(options);
+    this.devices.set(seat.sessionId, device);
     const t = this.template;
     const saved = seat.profile.location;
     const at = saved?.world === t.id ? saved : this.spawnPoint();
@@ -104,9 +111,11 @@ export class WorldRoom extends GameRoom<WorldState> {
 
   protected removeBody(seat: Seat): void {
     const player = this.state.players.get(seat.sessionId);
-    if (player) this.keepLocation(seat, player);
+    // A traveller's profile already holds its arrival in the other world.
+    if (player && !seat.travelling) this.keepLocation(seat, player);
     this.interest.leave(seat.sessionId);
     this.walkers.delete(seat.sessionId);
+    this.devices.delete(seat.sessionId);
     this.state.players.delete(seat.sessionId);
   }
 
@@ -185,6 +194,71 @@ export class WorldRoom extends GameRoom<WorldState> {
     seat.client.send("gathered", { resource: resourceId, item: verdict.item, qty: verdict.qty });
     this.record("gathered", { sessionId: seat.sessionId, userId: seat.userId, resource: resourceId, item: verdict.item, qty: verdict.qty });
     return verdict;
+  }
+
+  /**
+   * The portal hand-over. The checks run now; then, asynchronously: a seat is reserved in an
+   * instance of the target world (on whichever process holds or creates it), the profile is
+   * written with the arrival point, and only then does the body leave this world and the client
+   * get its reservation. A failure at any step leaves the player where it was. If the client never
+   * uses the reservation, its profile already places it at the arrival point: nothing is lost.
+   */
+  private travel(seat: Seat, portalId: string, seq: number) {
+    const player = this.state.players.get(seat.sessionId)!;
+    const portal = this.template.portals.find((p) => p.id === portalId);
+    const verdict = checkTravel(
+      { x: player.x, y: player.y, arrivedAt: seat.arrivedAt },
+      portal,
+      { now: this.now, inFlight: this.inFlight.get(portalId) ?? 0, policy: policy.travel },
+    );
+    if (!verdict.ok) return verdict;
+    seat.travelling = true;
+    this.inFlight.set(portalId, (this.inFlight.get(portalId) ?? 0) + 1);
+    void this.handOver(seat, player, verdict.portal, seq);
+    return verdict;
+  }
+
+  private async handOver(seat: Seat, player: Player, portal: WorldTemplate["portals"][number], seq: number): Promise<void> {
+    const release = () => {
+      this.inFlight.set(portal.id, (this.inFlight.get(portal.id) ?? 1) - 1);
+    };
+    const fail = (message: string, err?: unknown) => {
+      this.log.warn({ sessionId: seat.sessionId, portal: portal.id, err }, `travel failed: ${message}`);
+      seat.travelling = false;
+      release();
+      this.refuse(seat, "travel", seq, { ok: false, code: RejectCode.TravelUnavailable, message });
+    };
+    const target = this.services.content.worlds.get(portal.to)!.template;
+    const exit = target.portals.find((p) => p.id === portal.exit)!;
+    const arrival = arrivalPoint(target, exit, policy.travel.arrivalOffset);
+    const device = this.devices.get(seat.sessionId) ?? "desktop";
+
+    let reservation: Awaited<ReturnType<typeof matchMaker.joinOrCreate>>;
+    try {
+      reservation = await matchMaker.joinOrCreate("world", { world: target.id, device, traveller: { userId: seat.userId, name: seat.name } });
+    } catch (err) {
+      return fail(`no seat could be reserved in ${target.id}`, err);
+    }
+    if (!this.seats.has(seat.sessionId)) return release(); // left meanwhile: the reservation lapses
+
+    const before = seat.profile.location;
+    seat.profile.location = { world: target.id, ...arrival };
+    seat.profile.hp = player.hp;
+    this.services.profiles.touch(seat.userId);
+    await this.services.profiles.flush(seat.userId);
+    if (this.services.profiles.failing) {
+      seat.profile.location = before;
+      return fail("saves are failing; the portal waits until they work again");
+    }
+
+    const globalSeq = await this.services.sequences.next("travel").catch(() => null);
+    this.record("travel", { sessionId: seat.sessionId, userId: seat.userId, portal: portal.id, to: target.id, globalSeq });
+    seat.ended = true;
+    await this.releaseSeat(seat);
+    seat.client.send("travel", { world: target.id, reservation });
+    // The client leaves by itself to use the reservation; close the old connection if it does not.
+    this.clock.setTimeout(() => seat.client.leave(CloseCode.CONSENTED, "travel/departed"), this.seatReservationTimeout * 1000);
+    this.clock.setTimeout(release, this.seatReservationTimeout * 1000);
   }
 
   private regrowResources(): void {

@@ -1,4 +1,7 @@
-import type { Presence } from "@colyseus/core";
+import type { matchMaker, Presence } from "@colyseus/core";
+import type { RedisCluster, Sequences } from "../cluster/redis.js";
+
+type MatchMakerDriver = matchMaker.MatchMakerDriver;
 import type { Tokens } from "../auth/tokens.js";
 import type { Config } from "../config.js";
 import type { Content } from "../content/index.js";
@@ -17,6 +20,10 @@ export interface Services {
   profiles: ProfileCache;
   events: EventLog;
   presence: Presence;
+  driver: MatchMakerDriver;
+  /** Set when REDIS_URL is: rooms span processes. */
+  redis: RedisCluster | undefined;
+  sequences: Sequences;
   tokens: Tokens;
   content: Content;
   metrics: Metrics;

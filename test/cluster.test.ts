@@ -1,0 +1,136 @@
+/**
+ * Scale-out with real processes and a real Redis: two server processes share a private
+ * redis-server and one store, and behave as one server to SDK clients.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@colyseus/sdk";
+import { SqliteStore } from "../src/persistence/sqlite.js";
+import { newProfile } from "../src/rules/profile.js";
+import { eventually, freePort, isAt, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+
+async function guestAt(server: ServerProcess) {
+  const res = await fetch(`${server.url}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  return (await res.json()) as { token: string; userId: string; name: string };
+}
+
+/** Joins `world` by asking `server` (any process) for the seat. */
+async function joinWorld(server: ServerProcess, token: string, world: string) {
+  const client = new Client(`ws://127.0.0.1:${server.port}`);
+  client.auth.token = token;
+  const room: any = await client.joinOrCreate("world", { world });
+  room.reconnection.enabled = false;
+  for (const type of ["welcome", "reject", "chat"]) room.onMessage(type, () => undefined);
+  await until(room, () => room.state.players?.get(room.sessionId) !== undefined);
+  return { client, room };
+}
+
+async function instances(server: ServerProcess) {
+  return (await (await fetch(`${server.url}/api/instances?room=world`)).json()) as Array<{ roomId: string; world: string; processId: string; players: number }>;
+}
+
+const health = async (server: ServerProcess) => (await fetch(`${server.url}/health`)).json() as Promise<{ status: string; down?: string[] }>;
+
+if (!RedisServer.available()) {
+  console.log("Cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
+  describe("cluster", () => it("SKIPPED: no redis-server on this machine"));
+} else {
+  describe("cluster: two processes, one Redis", function () {
+    this.timeout(90_000);
+    let redis: RedisServer;
+    let a: ServerProcess;
+    let b: ServerProcess;
+    let dataDir: string;
+
+    before(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), "realmgate-cluster-"));
+      redis = new RedisServer(await freePort());
+      await redis.start();
+      const [pa, pb] = [await freePort(), await freePort()];
+      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}`, RECONNECT_SECONDS: "2" });
+      a = new ServerProcess(pa, dataDir, env(pa));
+      b = new ServerProcess(pb, dataDir, env(pb));
+      await a.start();
+      await b.start();
+    });
+
+    after(async () => {
+      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
+      await redis?.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("joins a client through process B into a room that lives on process A", async () => {
+      const u1 = await guestAt(a);
+      const u2 = await guestAt(b);
+      const first = await joinWorld(a, u1.token, "meadow");
+      const second = await joinWorld(b, u2.token, "meadow");
+      assert.equal(second.room.roomId, first.room.roomId, "one room, whichever process was asked");
+      await until(first.room, () => first.room.state.players.has(second.room.sessionId), 5000, "each sees the other");
+      const listed = await instances(b);
+      assert.equal(listed.filter((i) => i.world === "meadow").length, 1);
+      assert.equal(listed.find((i) => i.roomId === first.room.roomId)!.players, 2);
+      await Promise.all([first.room.leave(), second.room.leave()]);
+    });
+
+    it("moves a player from meadow on one process to dunes on the other, items and hp intact", async () => {
+      const user = await guestAt(a);
+      const keeper = await guestAt(b);
+      const dunesHolder = await joinWorld(b, keeper.token, "dunes");
+      const store = new SqliteStore(join(dataDir, "realmgate.db"));
+      await store.saveProfile({ ...newProfile(user), hp: 64, inventory: [{ item: "stone", qty: 5 }], location: { world: "meadow", x: 1870, y: 1000 } }, "cluster-setup");
+      await store.close();
+
+      const source = await joinWorld(a, user.token, "meadow");
+      const where = await instances(a);
+      const meadowProcess = where.find((i) => i.roomId === source.room.roomId)!.processId;
+      const dunesProcess = where.find((i) => i.roomId === dunesHolder.room.roomId)!.processId;
+      assert.notEqual(meadowProcess, dunesProcess, "the two worlds live on different processes");
+
+      const answer = nextMessage(source.room, "travel");
+      source.room.send("travel", { seq: 1, portal: "meadow-east-gate" });
+      const { world, reservation } = await answer;
+      assert.equal(world, "dunes");
+      assert.equal(reservation.processId, dunesProcess);
+      await source.room.leave();
+      const arrived: any = await source.client.consumeSeatReservation(reservation);
+      await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
+      assert.equal(arrived.roomId, dunesHolder.room.roomId);
+      assert.equal(arrived.state.players.get(arrived.sessionId).hp, 64);
+      const me = (await (await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })).json()) as any;
+      assert.deepEqual(me.inventory, [{ item: "stone", qty: 5 }]);
+      assert.equal(me.location.world, "dunes");
+      const bodies = (await instances(a)).reduce((n, i) => n + i.players, 0);
+      assert.equal(bodies, 2, "the traveller and the keeper: no body left behind in meadow");
+      await Promise.all([arrived.leave(), dunesHolder.room.leave()]);
+    });
+
+    it("keeps rooms running through a Redis restart, refuses joins meanwhile, and recovers by itself", async () => {
+      const u1 = await guestAt(a);
+      const u2 = await guestAt(b);
+      const player = await joinWorld(a, u1.token, "meadow");
+      const start = { x: player.room.state.players.get(player.room.sessionId).x, y: player.room.state.players.get(player.room.sessionId).y };
+
+      await redis.kill();
+      await eventually(async () => (await health(a)).down?.includes("redis") ?? false, 15_000, "A reports Redis down");
+      assert.deepEqual((await health(b)).down, ["redis"]);
+
+      // The room goes on: ticks advance and a move is still accepted.
+      const tick = player.room.state.tick;
+      await until(player.room, () => player.room.state.tick > tick + 5, 5000, "ticks advance");
+      player.room.send("move", { seq: 1, x: start.x + 5, y: start.y });
+      await until(player.room, () => isAt(player.room.state.players.get(player.room.sessionId), { x: start.x + 5, y: start.y }), 5000, "move accepted");
+
+      // New joins fail fast with a clear error.
+      await assert.rejects(joinWorld(b, u2.token, "meadow"), /presence\/unavailable/);
+
+      await redis.start();
+      await eventually(async () => (await health(a)).status === "ok" && (await health(b)).status === "ok", 20_000, "both healthy again");
+      const late = await joinWorld(b, u2.token, "dunes");
+      assert.equal(late.room.state.world, "dunes");
+      await Promise.all([late.room.leave(), player.room.leave()]);
+    });
+  });
+}
