@@ -2,7 +2,7 @@
  * Test fixtures: a real server (real SQLite in a temporary DATA_DIR, real WebSocket transport)
  * and real SDK clients. Waits are on events, with a timeout that fails the test.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import { loadContent } from "../src/content/index.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import { createLogger } from "../src/log.js";
 import type { Services } from "../src/rooms/services.js";
+export { ServerProcess } from "../bench/server-process.js";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -173,7 +174,8 @@ export class Bot {
     const dist = Math.hypot(x - fromX, y - fromY);
     const allowed = earned();
     const f = dist <= allowed ? 1 : allowed / dist;
-    const target = { x: fromX + (x - fromX) * f, y: fromY + (y - fromY) * f };
+    // Positions are whole units: the server rounds, so round here too.
+    const target = { x: Math.round(fromX + (x - fromX) * f), y: Math.round(fromY + (y - fromY) * f) };
     const seq = this.seq + 1;
     let refused: any;
     const off = this.room.onMessage("reject", (r: any) => {
@@ -244,52 +246,6 @@ export async function fight(bot: Bot, strike: { range: number; cooldownMs: numbe
     }
   }
 }
-
-/** The real server (`src/index.ts`) in a child process, in production mode, on a given data directory. */
-export class ServerProcess {
-  private child!: ChildProcess;
-  output = "";
-  readonly url: string;
-
-  constructor(readonly port: number, readonly dataDir: string, readonly env: Record<string, string> = {}) {
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  /** Starts it and resolves once it is listening (it tells its parent, as under PM2). */
-  async start(): Promise<void> {
-    this.child = fork(join(import.meta.dirname, "../src/index.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        PORT: String(this.port),
-        DATA_DIR: this.dataDir,
-        JWT_SECRET: "fault-test-secret-".padEnd(48, "x"),
-        ADMIN_USER: "admin",
-        ADMIN_PASSWORD: "fault-test-password",
-        AUTH_RATE_PER_MIN: "0",
-        LOG_LEVEL: "info",
-        ...this.env,
-      },
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
-    this.child.stdout!.on("data", (d) => (this.output += d));
-    this.child.stderr!.on("data", (d) => (this.output += d));
-    await new Promise<void>((resolve, reject) => {
-      this.child.on("message", (m) => m === "ready" && resolve());
-      this.child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)));
-    });
-  }
-
-  /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
-  stop(signal: NodeJS.Signals): Promise<number | string> {
-    return new Promise((resolve) => {
-      this.child.once("exit", (code, sig) => resolve(code ?? sig ?? -1));
-      this.child.kill(signal);
-    });
-  }
-}
-
 
 /** A private redis-server on a free port, started and killed by the test (no persistence). */
 export class RedisServer {

@@ -177,7 +177,7 @@ describe("production start-up and logs", function () {
       const records = lines.map((l) => JSON.parse(l));
       assert.ok(records.some((r) => r.roomId && r.sessionId && typeof r.tick === "number"), "room lines carry roomId, sessionId and tick");
       assert.ok(records.some((r) => r.security === "invalid_action"), "cheats are logged as security signals");
-      for (const secret of [token, password, "wrong-password-456", "fault-test-secret"]) assert.ok(!server.output.includes(secret), `the log contains a secret (${secret.slice(0, 8)}…)`);
+      for (const secret of [token, password, "wrong-password-456", "local-process-secret", "local-process-password"]) assert.ok(!server.output.includes(secret), `the log contains a secret (${secret.slice(0, 8)}…)`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

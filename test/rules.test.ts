@@ -23,8 +23,8 @@ describe("rules: movement", () => {
   });
 
   it("refuses a step longer than speed allows, within its tolerance", () => {
-    assert.ok(checkMove(at(100, 100), { x: 110.9, y: 100 }, { now: 100, map, policy }).ok, "10 % tolerance");
-    const v = checkMove(at(100, 100), { x: 111.1, y: 100 }, { now: 100, map, policy });
+    assert.ok(checkMove(at(100, 100), { x: 111, y: 100 }, { now: 100, map, policy }).ok, "10 % tolerance");
+    const v = checkMove(at(100, 100), { x: 112, y: 100 }, { now: 100, map, policy });
     assert.equal(v.ok ? "ok" : v.code, RejectCode.MoveTooFast);
   });
 
@@ -40,6 +40,12 @@ describe("rules: movement", () => {
     assert.equal(first.moveBudget, 10, "the delay earned 20, the step spent 10");
     const second = checkMove(at(110, 100, first), { x: 120, y: 100 }, { now: 201, map, policy });
     assert.ok(second.ok);
+  });
+
+  it("rounds the target to whole units", () => {
+    const v = checkMove(at(100, 100), { x: 104.6, y: 99.4 }, { now: 100, map, policy });
+    assert.ok(v.ok);
+    assert.deepEqual({ x: v.x, y: v.y }, { x: 105, y: 99 });
   });
 
   it("refuses a target outside the map", () => {
@@ -83,6 +89,19 @@ describe("rules: interest", () => {
     grid.delete("a");
     assert.deepEqual(grid.nearest({ x: 500, y: 500 }, 100, 10, "self"), ["b", "c", "far"]);
     assert.equal(grid.size, 4);
+  });
+
+  it("keeps shown ids with some slack, so a capped set does not churn", () => {
+    const grid = new SpatialGrid<string>(100);
+    grid.set("a", 10, 0);
+    grid.set("b", 12, 0);
+    grid.set("c", 105, 0);
+    const center = { x: 0, y: 0 };
+    assert.deepEqual(grid.nearest(center, 100, 1), ["a"]);
+    assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 5), ["b"], "b stays although a is 2 nearer");
+    assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 1), ["a"], "but not against more than the slack");
+    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(["c"]), 10), ["a", "b", "c"], "c stays just past the radius");
+    assert.deepEqual(grid.nearest(center, 100, 5), ["a", "b"], "and does not enter there");
   });
 
   it("diffs visible sets", () => {

@@ -82,7 +82,7 @@ export class WorldRoom extends GameRoom<WorldState> {
   private step(): void {
     this.state.tick = this.tick;
     this.regrowResources();
-    this.interest.update();
+    this.interest.update(this.tick);
   }
 
   // --- bodies --------------------------------------------------------------------------------

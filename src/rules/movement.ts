@@ -24,7 +24,7 @@ export interface MovePolicy {
 }
 
 /**
- * Checks a step from the body's position to `target` at room time `now`.
+ * Checks a step from the body's position to `requested` (rounded to whole units) at room time `now`.
  *
  * The allowance is a budget: each accepted move spends its length, and time since the last
  * accepted move earns `speed × dt` back, capped at `speed × maxBankMs`. A budget (rather than
@@ -33,10 +33,13 @@ export interface MovePolicy {
  */
 export function checkMove(
   body: Mover,
-  target: Point,
+  requested: Point,
   ctx: { now: number; map: TileMap; policy: MovePolicy },
 ): Verdict<{ x: number; y: number; moveBudget: number; lastMoveAt: number }> {
   const { now, map, policy } = ctx;
+  // Positions are whole units (a twentieth of a tile): the target is rounded before any check.
+  // On the wire that makes a coordinate a small integer (3 bytes) instead of a float (5 bytes).
+  const target = { x: Math.round(requested.x), y: Math.round(requested.y) };
   if (!inBounds(map, target)) {
     return refuse(RejectCode.MoveOutOfBounds, `(${target.x}, ${target.y}) lies outside the ${map.width}×${map.height} map`);
   }

@@ -1,0 +1,299 @@
+/**
+ * The headless benchmark: `npm run bench [-- scenario ...] [--quick]`.
+ *
+ * For each scenario it starts the server in a process of its own on embedded defaults (SQLite in
+ * a temporary DATA_DIR), drives it with real SDK clients spread over worker threads, reads the
+ * server's own Prometheus metrics before and after a measured window, and writes
+ * bench/results/<scenario>.json plus bench/results/RESULTS.md. Targets are printed next to the
+ * figures; nothing here fails on a miss. `--quick` shortens the windows, `--workers N` sets the
+ * generator threads, `--profile` makes the server write a CPU profile to bench/profiles/.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
+import { ServerProcess } from "./server-process.js";
+import { histogramQuantile, parseMetrics, sum, type Samples } from "./prometheus.js";
+import type { FromWorker, ToWorker, WorkerInit } from "./worker.js";
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { quick: { type: "boolean", default: false }, workers: { type: "string" }, profile: { type: "boolean", default: false } },
+});
+const QUICK = flags.quick;
+const WORKERS = Number(flags.workers ?? Math.max(2, cpus().length));
+const RESULTS = join(import.meta.dirname, "results");
+
+interface Scenario {
+  name: string;
+  kind: "world" | "dungeon";
+  clients: number;
+  aoi: boolean;
+  warmupSec: number;
+  measureSec: number;
+  targets: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: "world-500", kind: "world", clients: 500, aoi: true, warmupSec: QUICK ? 4 : 10, measureSec: QUICK ? 10 : 30, targets: "CPU ≤ 50 % of a core, ≤ 3 KB/s per client, RTT p99 ≤ 50 ms" },
+  { name: "world-500-noaoi", kind: "world", clients: 500, aoi: false, warmupSec: QUICK ? 4 : 10, measureSec: QUICK ? 10 : 30, targets: "baseline for the AOI ratio" },
+  { name: "dungeons-100x4", kind: "dungeon", clients: 400, aoi: true, warmupSec: QUICK ? 4 : 8, measureSec: QUICK ? 10 : 30, targets: "≥ 1,000 events/s persisted, none lost" },
+];
+const RAMP = { step: 100, max: QUICK ? 1000 : 2000, stepSec: QUICK ? 5 : 8, tickLimitMs: 50, rttLimitMs: 50 };
+
+// --- progress -------------------------------------------------------------------------------
+
+function progress(label: string, done: number, total: number, detail = ""): void {
+  const width = 30;
+  const filled = Math.round((Math.min(done, total) / total) * width);
+  const line = `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${label} ${detail}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(110).slice(0, 110)}`);
+  else if (done === total || Math.round(done) % 5 === 0) process.stderr.write(`${line}\n`);
+}
+const endProgress = () => process.stderr.isTTY && process.stderr.write("\n");
+
+// --- the load generator -----------------------------------------------------------------------
+
+class Generator {
+  private readonly workers: Worker[] = [];
+
+  constructor(server: ServerProcess, kind: Scenario["kind"], count: number) {
+    for (let i = 0; i < count; i++) {
+      const init: WorkerInit = { endpoint: `ws://127.0.0.1:${server.port}`, httpUrl: server.url, kind, firstIndex: i * 100_000 };
+      this.workers.push(new Worker(new URL("./worker.ts", import.meta.url), { workerData: init, execArgv: ["--import", "tsx"] }));
+    }
+  }
+
+  /** Adds `n` clients, spread evenly (parties of four stay on one worker). */
+  add(n: number): void {
+    const per = Math.ceil(n / 4 / this.workers.length) * 4;
+    let left = n;
+    for (const w of this.workers) {
+      const count = Math.min(per, left);
+      left -= count;
+      if (count > 0) w.postMessage({ type: "add", count } satisfies ToWorker);
+    }
+  }
+
+  private ask<T extends FromWorker["type"]>(msg: ToWorker, answer: T): Promise<Array<Extract<FromWorker, { type: T }>>> {
+    return Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<Extract<FromWorker, { type: T }>>((resolve) => {
+            const on = (m: FromWorker) => {
+              if (m.type !== answer) return;
+              w.off("message", on);
+              resolve(m as Extract<FromWorker, { type: T }>);
+            };
+            w.on("message", on);
+            w.postMessage(msg);
+          }),
+      ),
+    );
+  }
+
+  /** Round trips and refusals since the last report, and the clients' state now. */
+  async report() {
+    const reports = await this.ask({ type: "report" }, "report");
+    const rejects: Record<string, number> = {};
+    for (const r of reports) for (const [code, n] of Object.entries(r.rejects)) rejects[code] = (rejects[code] ?? 0) + n;
+    return {
+      rtt: reports.flatMap((r) => r.rtt).sort((a, b) => a - b),
+      rejects,
+      connected: reports.reduce((s, r) => s + r.connected, 0),
+      failed: reports.reduce((s, r) => s + r.failed, 0),
+      joining: reports.reduce((s, r) => s + r.joining, 0),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.ask({ type: "stop" }, "stopped");
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function scrape(server: ServerProcess): Promise<Samples> {
+  return parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+}
+
+async function startServer(aoi: boolean): Promise<{ server: ServerProcess; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "realmgate-bench-"));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // --profile: the server writes a V8 CPU profile (open it in Chrome DevTools) into bench/profiles.
+  const profile = flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(import.meta.dirname, "profiles")}` } : {};
+  const server = new ServerProcess(port, dataDir, { AOI_ENABLED: String(aoi), LOG_LEVEL: "warn", ...profile });
+  await server.start();
+  return { server, dataDir };
+}
+
+/** Waits until every client asked for has joined (or failed), showing progress. */
+async function waitForJoins(gen: Generator, label: string, target: number): Promise<void> {
+  for (;;) {
+    const r = await gen.report();
+    progress(label, r.connected + r.failed, target, `joining ${r.connected}/${target}${r.failed ? `, ${r.failed} failed` : ""}`);
+    if (r.joining === 0 && r.connected + r.failed >= target) return;
+    await sleep(500);
+  }
+}
+
+/** Server-side figures over a window between two scrapes. */
+function serverFigures(before: Samples, after: Samples, seconds: number, clients: number) {
+  const delta = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
+  const cpuSec = delta("realmgate_process_cpu_seconds_total");
+  const bytes = delta("realmgate_sent_bytes_total");
+  const rejects: Record<string, number> = {};
+  for (const [key, value] of after) {
+    const m = /^realmgate_rejects_total\{.*code="([^"]+)"/.exec(key);
+    if (m) rejects[m[1]] = (rejects[m[1]] ?? 0) + value - (before.get(key) ?? 0);
+  }
+  return {
+    serverCpuPercent: (cpuSec / seconds) * 100,
+    rssMb: sum(after, "realmgate_process_resident_memory_bytes") / 1e6,
+    tickP50Ms: histogramQuantile(before, after, "realmgate_tick_duration_seconds", 0.5) * 1000,
+    tickP99Ms: histogramQuantile(before, after, "realmgate_tick_duration_seconds", 0.99) * 1000,
+    bytesPerSecPerClient: clients ? bytes / seconds / clients : 0,
+    eventsWrittenPerSec: delta("realmgate_events_written_total") / seconds,
+    eventsLost: delta("realmgate_events_lost_total"),
+    eventsBuffered: sum(after, "realmgate_events_buffered"),
+    serverRejects: Object.fromEntries(Object.entries(rejects).filter(([, n]) => n > 0)),
+  };
+}
+
+async function runScenario(s: Scenario) {
+  const { server, dataDir } = await startServer(s.aoi);
+  const gen = new Generator(server, s.kind, WORKERS);
+  try {
+    gen.add(s.clients);
+    await waitForJoins(gen, s.name, s.clients);
+    for (let t = 0; t < s.warmupSec; t++) {
+      progress(s.name, t, s.warmupSec, `warming up ${t}/${s.warmupSec} s`);
+      await sleep(1000);
+    }
+    await gen.report(); // discard warm-up samples
+    const before = await scrape(server);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let t = 0; t < s.measureSec; t++) {
+      progress(s.name, t, s.measureSec, `measuring ${t}/${s.measureSec} s`);
+      await sleep(1000);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await scrape(server);
+    const cpu = process.cpuUsage(cpu0);
+    const r = await gen.report();
+    progress(s.name, 1, 1, "done");
+    endProgress();
+    return {
+      scenario: s.name,
+      targets: s.targets,
+      clientsAsked: s.clients,
+      clientsHeld: r.connected,
+      joinsFailed: r.failed,
+      measuredSec: Math.round(seconds),
+      ...serverFigures(before, after, seconds, r.connected),
+      rttP50Ms: quantile(r.rtt, 0.5),
+      rttP99Ms: quantile(r.rtt, 0.99),
+      rttSamples: r.rtt.length,
+      botRejects: r.rejects,
+      generatorCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+    };
+  } finally {
+    await gen.stop();
+    await server.stop("SIGTERM");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runRamp() {
+  const { server, dataDir } = await startServer(true);
+  const gen = new Generator(server, "world", WORKERS);
+  const steps: Array<{ clients: number; tickP99Ms: number; rttP99Ms: number; serverCpuPercent: number; within: boolean }> = [];
+  let held = 0;
+  let failed = 0;
+  try {
+    for (let clients = RAMP.step; clients <= RAMP.max; clients += RAMP.step) {
+      gen.add(RAMP.step);
+      await waitForJoins(gen, "ramp", clients);
+      await sleep(2000);
+      await gen.report();
+      const before = await scrape(server);
+      const t0 = performance.now();
+      await sleep(RAMP.stepSec * 1000);
+      const after = await scrape(server);
+      const r = await gen.report();
+      failed = r.failed;
+      const f = serverFigures(before, after, (performance.now() - t0) / 1000, r.connected);
+      const rttP99Ms = quantile(r.rtt, 0.99);
+      const within = f.tickP99Ms <= RAMP.tickLimitMs && rttP99Ms <= RAMP.rttLimitMs && r.failed === 0;
+      steps.push({ clients: r.connected, tickP99Ms: f.tickP99Ms, rttP99Ms, serverCpuPercent: f.serverCpuPercent, within });
+      progress("ramp", clients, RAMP.max, `${r.connected} clients: tick p99 ${f.tickP99Ms.toFixed(1)} ms, rtt p99 ${rttP99Ms.toFixed(1)} ms`);
+      if (!within) break;
+      held = r.connected;
+    }
+    endProgress();
+    return {
+      scenario: "ramp",
+      targets: "≥ 1,000 clients on one process (limits: tick p99 ≤ 50 ms, RTT p99 ≤ 50 ms)",
+      clientsHeld: held,
+      joinsFailed: failed,
+      limits: { tickP99Ms: RAMP.tickLimitMs, rttP99Ms: RAMP.rttLimitMs, maxTried: RAMP.max },
+      steps,
+    };
+  } finally {
+    await gen.stop();
+    await server.stop("SIGTERM");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// --- results ----------------------------------------------------------------------------------
+
+const fmt = (n: unknown, digits = 1) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "—");
+const codes = (o: Record<string, number> | undefined) => (o && Object.keys(o).length ? Object.entries(o).map(([c, n]) => `${c} ${n}`).join(", ") : "none");
+
+function markdown(results: any[]): string {
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`;
+  const rows = results
+    .filter((r) => r.scenario !== "ramp")
+    .map((r) =>
+      `| ${r.scenario} | ${r.clientsHeld}/${r.clientsAsked} (${r.joinsFailed} failed) | ${fmt(r.serverCpuPercent, 0)} % | ${fmt(r.rssMb, 0)} MB | ${fmt(r.tickP50Ms, 2)} / ${fmt(r.tickP99Ms, 2)} ms | ${fmt(r.rttP50Ms)} / ${fmt(r.rttP99Ms)} ms | ${fmt(r.bytesPerSecPerClient / 1000, 2)} KB/s | ${fmt(r.eventsWrittenPerSec, 0)} / ${r.eventsLost} | ${codes(r.botRejects)} | ${fmt(r.generatorCpuPercent, 0)} % |`,
+    );
+  const ramp = results.find((r) => r.scenario === "ramp");
+  const world = results.find((r) => r.scenario === "world-500");
+  const noaoi = results.find((r) => r.scenario === "world-500-noaoi");
+  const lines = [
+    `Measured on ${machine}, ${new Date().toISOString().slice(0, 10)}, server and load generator on the same machine.`,
+    "",
+    "| scenario | clients held | server CPU (one core) | RSS | tick p50 / p99 | action → ack p50 / p99 | sent per client | events/s written / lost | bot refusals | generator CPU |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows,
+  ];
+  if (world && noaoi) lines.push("", `AOI ratio: ${fmt(world.bytesPerSecPerClient / 1000, 2)} KB/s per client with interest management against ${fmt(noaoi.bytesPerSecPerClient / 1000, 2)} KB/s without: ${fmt(noaoi.bytesPerSecPerClient / world.bytesPerSecPerClient, 1)}× less.`);
+  if (ramp) lines.push("", `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %`).join("; ")}.`);
+  return lines.join("\n") + "\n";
+}
+
+async function main() {
+  const wanted = positionals.length ? positionals : [...SCENARIOS.map((s) => s.name), "ramp"];
+  for (const name of wanted) {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (!scenario && name !== "ramp") throw new Error(`unknown scenario "${name}"; known: ${[...SCENARIOS.map((s) => s.name), "ramp"].join(", ")}`);
+    const result = scenario ? await runScenario(scenario) : await runRamp();
+    writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(result, null, 2) + "\n");
+    console.log(JSON.stringify(result));
+  }
+  const all = readdirSync(RESULTS)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), "utf8")));
+  const order = [...SCENARIOS.map((s) => s.name), "ramp"];
+  all.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
+  const table = markdown(all);
+  writeFileSync(join(RESULTS, "RESULTS.md"), table);
+  console.log("\n" + table);
+}
+
+await main();

@@ -1,0 +1,52 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+
+/**
+ * The real server (`src/index.ts`) in a child process, in production mode with throwaway secrets,
+ * on a given data directory. Used by the tests (faults, cluster, logs) and the benchmark.
+ */
+export class ServerProcess {
+  private child!: ChildProcess;
+  output = "";
+  readonly url: string;
+
+  constructor(readonly port: number, readonly dataDir: string, readonly env: Record<string, string> = {}) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts it and resolves once it is listening (it tells its parent, as under PM2). */
+  async start(): Promise<void> {
+    this.child = fork(join(import.meta.dirname, "../src/index.ts"), [], {
+      execArgv: ["--import", "tsx"],
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        PORT: String(this.port),
+        DATA_DIR: this.dataDir,
+        JWT_SECRET: "local-process-secret-".padEnd(48, "x"),
+        ADMIN_USER: "admin",
+        ADMIN_PASSWORD: "local-process-password",
+        AUTH_RATE_PER_MIN: "0",
+        LOG_LEVEL: "info",
+        ...this.env,
+      },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    // Keep the last megabyte of what it printed, for assertions and for diagnosing a failed start.
+    const keep = (d: Buffer) => (this.output = (this.output + d).slice(-1_000_000));
+    this.child.stdout!.on("data", keep);
+    this.child.stderr!.on("data", keep);
+    await new Promise<void>((resolve, reject) => {
+      this.child.on("message", (m) => m === "ready" && resolve());
+      this.child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)));
+    });
+  }
+
+  /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
+  stop(signal: NodeJS.Signals): Promise<number | string> {
+    return new Promise((resolve) => {
+      this.child.once("exit", (code, sig) => resolve(code ?? sig ?? -1));
+      this.child.kill(signal);
+    });
+  }
+}
