@@ -63,7 +63,7 @@ async function joinOne(index: number, run = 0): Promise<void> {
       brains.add(brain);
       brain.start();
     } else {
-      const brain = new DungeonFighter(room, welcome, await map, stats, await strike);
+      const brain = new DungeonFighter(room, welcome, await map, stats, await strike, index % 4);
       brains.add(brain);
       // A cleared (or failed) run: the party leaves together and starts the next one.
       brain.onOver = () => {

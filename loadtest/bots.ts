@@ -149,10 +149,23 @@ export class WorldWalker extends Brain {
 export class DungeonFighter extends Brain {
   private readyAt = 0;
   private pendingAttack: number | null = null;
+  private readonly asked = new Set<string>();
   /** Called once when the run ends (cleared or failed). */
   onOver: (() => void) | undefined;
 
-  constructor(room: Room<any>, welcome: { speed: number }, map: TileMap, stats: BotStats, private readonly strike: { range: number; cooldownMs: number }) {
+  /**
+   * @param slot the hero's place in its party (0-3). Heroes spread over the nearest enemies by
+   *   slot, so that two rarely race to land the killing blow (the loser's attack is refused with
+   *   `attack/bad_target`, rightly). Slot 0 also picks up the loot, so heroes never race for it.
+   */
+  constructor(
+    room: Room<any>,
+    welcome: { speed: number },
+    map: TileMap,
+    stats: BotStats,
+    private readonly strike: { range: number; cooldownMs: number },
+    private readonly slot = 0,
+  ) {
     super(room, welcome, map, stats);
     room.onMessage("combat", (c: { source: string }) => {
       if (c.source === room.sessionId && this.pendingAttack !== null) {
@@ -177,9 +190,18 @@ export class DungeonFighter extends Brain {
       this.lastStep = performance.now();
       return;
     }
-    let target: any;
-    for (const e of state.enemies.values()) if (e.alive && (!target || dist(me, e) < dist(me, target))) target = e;
-    if (!target) return;
+    if (this.slot === 0) {
+      for (const loot of state.loot.values()) {
+        if (dist(me, loot) <= 50 && !this.asked.has(loot.id)) {
+          this.asked.add(loot.id);
+          this.send("pickup", { loot: loot.id });
+          return;
+        }
+      }
+    }
+    const alive = [...state.enemies.values()].filter((e: any) => e.alive).sort((a: any, b: any) => dist(me, a) - dist(me, b));
+    if (alive.length === 0) return;
+    const target: any = alive[this.slot % alive.length];
     const now = performance.now();
     if (dist(me, target) <= this.strike.range * 0.7) {
       if (now < this.readyAt) return;

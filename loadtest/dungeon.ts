@@ -23,7 +23,7 @@ cli(async (options: Options) => {
   let run = 0;
   const play = async () => {
     const { room, welcome } = await joinAsGuest(client, httpUrl, options.roomName, { dungeon, party: `lt-${party}-${run}` }, `hero-${options.clientId}`);
-    const fighter = new DungeonFighter(room, welcome, map, stats, strike);
+    const fighter = new DungeonFighter(room, welcome, map, stats, strike, options.clientId % PARTY);
     fighter.onOver = async () => {
       fighter.stop();
       await room.leave();

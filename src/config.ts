@@ -170,3 +170,10 @@ function localSecret(dataDir: string): string {
     throw err;
   }
 }
+
+/** A URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}

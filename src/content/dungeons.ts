@@ -2,18 +2,11 @@
  * Dungeon templates. Like worlds, distances are in units and walls in tiles of `tileSize`.
  * Served read-only at GET /api/dungeons.
  */
-export interface DungeonTemplate {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
-  tileSize: number;
-  /** Most a hero may move, in units per second. */
-  speed: number;
+import type { MapTemplate } from "./worlds.js";
+
+/** A dungeon; its `spawn` is where heroes appear and revive. */
+export interface DungeonTemplate extends MapTemplate {
   maxHeroes: number;
-  /** Where heroes appear (and revive). */
-  spawn: { x: number; y: number; radius: number };
-  blocked: Array<{ x: number; y: number; w: number; h: number }>;
   /** Doors block their tiles until the dungeon is cleared. */
   doors: Array<{ id: string; x: number; y: number; w: number; h: number }>;
   enemies: Array<{ id: string; type: string; x: number; y: number }>;

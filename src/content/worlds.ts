@@ -2,7 +2,9 @@
  * World templates. Distances are in world units, blocked areas in tiles of `tileSize` units.
  * Served read-only at GET /api/worlds; checked by `content/index.ts` at start-up.
  */
-export interface WorldTemplate {
+
+/** What every map has, world or dungeon. */
+export interface MapTemplate {
   id: string;
   name: string;
   width: number;
@@ -10,14 +12,17 @@ export interface WorldTemplate {
   tileSize: number;
   /** Most a body may move, in units per second. */
   speed: number;
-  /** How far a client sees other players. */
-  aoiRadius: number;
-  /** Players per instance; past that a new instance of the world opens. */
-  maxPlayers: number;
   /** New bodies appear within `radius` of this point. */
   spawn: { x: number; y: number; radius: number };
   /** Rectangles of blocked tiles (water, rock, walls). */
   blocked: Array<{ x: number; y: number; w: number; h: number }>;
+}
+
+export interface WorldTemplate extends MapTemplate {
+  /** How far a client sees other players. */
+  aoiRadius: number;
+  /** Players per instance; past that a new instance of the world opens. */
+  maxPlayers: number;
   resources: Array<{
     id: string;
     kind: string;

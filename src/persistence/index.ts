@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Config } from "../config.js";
+import { redactUrl, type Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { MongoStore } from "./mongo.js";
 import { SqliteStore } from "./sqlite.js";
@@ -14,11 +14,4 @@ export async function openStore(config: Config, log: Logger): Promise<Store> {
   const file = join(config.dataDir, "realmgate.db");
   log.info({ file }, "using the embedded SQLite store");
   return new SqliteStore(file);
-}
-
-/** A URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
 }

@@ -1,20 +1,7 @@
 import { schema, t, type SchemaType } from "@colyseus/schema";
+import { bodyFields } from "./WorldState.js";
 
-export const Hero = schema(
-  {
-    sessionId: t.string(),
-    userId: t.string(),
-    name: t.string(),
-    x: t.number(),
-    y: t.number(),
-    hp: t.number(),
-    maxHp: t.number(),
-    mana: t.number(),
-    maxMana: t.number(),
-    alive: t.boolean(),
-  },
-  "Hero",
-);
+export const Hero = schema({ ...bodyFields(), mana: t.number(), maxMana: t.number(), alive: t.boolean() }, "Hero");
 export type Hero = SchemaType<typeof Hero>;
 
 export const Enemy = schema(

@@ -1,18 +1,17 @@
 import { schema, t, type SchemaType } from "@colyseus/schema";
 
-export const Player = schema(
-  {
-    sessionId: t.string(),
-    userId: t.string(),
-    name: t.string(),
-    x: t.number(),
-    y: t.number(),
-    hp: t.number(),
-    maxHp: t.number(),
-    level: t.number(),
-  },
-  "Player",
-);
+/** The fields every body has, in a world or a dungeon. */
+export const bodyFields = () => ({
+  sessionId: t.string(),
+  userId: t.string(),
+  name: t.string(),
+  x: t.number(),
+  y: t.number(),
+  hp: t.number(),
+  maxHp: t.number(),
+});
+
+export const Player = schema({ ...bodyFields(), level: t.number() }, "Player");
 export type Player = SchemaType<typeof Player>;
 
 export const Portal = schema({ id: t.string(), x: t.number(), y: t.number(), to: t.string() }, "Portal");
