@@ -25,6 +25,8 @@ interface Walker {
   moveBudget: number;
   lastMoveAt: number;
   lastGatherAt: number;
+  /** The device tier it joined with, kept for a hand-over to another world. */
+  device: Device;
 }
 
 export class WorldRoom extends GameRoom<WorldState> {
@@ -41,7 +43,6 @@ export class WorldRoom extends GameRoom<WorldState> {
   private readonly regrowAt = new Map<string, number>();
   /** Transfers under way through each portal of this instance. */
   private readonly inFlight = new Map<string, number>();
-  private readonly devices = new Map<string, Device>();
   private rng!: Rng;
 
   get world() {
@@ -89,7 +90,6 @@ export class WorldRoom extends GameRoom<WorldState> {
 
   protected placeBody(seat: Seat, options: unknown): void {
     const { device } = WorldJoinOptions.parse(options);
-    this.devices.set(seat.sessionId, device);
     const t = this.template;
     const saved = seat.profile.location;
     const at = saved?.world === t.id ? saved : this.spawnPoint();
@@ -104,7 +104,7 @@ export class WorldRoom extends GameRoom<WorldState> {
       level: seat.profile.level,
     });
     this.state.players.set(seat.sessionId, player);
-    this.walkers.set(seat.sessionId, { moveBudget: 0, lastMoveAt: this.now, lastGatherAt: -Infinity });
+    this.walkers.set(seat.sessionId, { moveBudget: 0, lastMoveAt: this.now, lastGatherAt: -Infinity, device });
     this.interest.join(seat.sessionId, seat.client, policy.deviceCaps[device]);
     this.keepLocation(seat, player);
   }
@@ -115,7 +115,6 @@ export class WorldRoom extends GameRoom<WorldState> {
     if (player && !seat.travelling) this.keepLocation(seat, player);
     this.interest.leave(seat.sessionId);
     this.walkers.delete(seat.sessionId);
-    this.devices.delete(seat.sessionId);
     this.state.players.delete(seat.sessionId);
   }
 
@@ -231,7 +230,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     const target = this.services.content.worlds.get(portal.to)!.template;
     const exit = target.portals.find((p) => p.id === portal.exit)!;
     const arrival = arrivalPoint(target, exit, policy.travel.arrivalOffset);
-    const device = this.devices.get(seat.sessionId) ?? "desktop";
+    const device = this.walkers.get(seat.sessionId)?.device ?? "desktop";
 
     let reservation: Awaited<ReturnType<typeof matchMaker.joinOrCreate>>;
     try {
