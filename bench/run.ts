@@ -16,7 +16,7 @@ import { Worker } from "node:worker_threads";
 import { pino } from "pino";
 import { EventLog } from "../src/persistence/events.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
-import { ServerProcess } from "./server-process.js";
+import { freePort, ServerProcess } from "./server-process.js";
 import { histogramQuantile, parseMetrics, sum, type Samples } from "./prometheus.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker.js";
 
@@ -131,7 +131,7 @@ async function scrape(server: ServerProcess): Promise<Samples> {
 
 async function startServer(aoi: boolean): Promise<{ server: ServerProcess; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "realmgate-bench-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   // --profile: the server writes a V8 CPU profile (open it in Chrome DevTools) into bench/profiles.
   const profile: Record<string, string> = flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(import.meta.dirname, "profiles")}` } : {};
   const server = new ServerProcess(port, dataDir, { AOI_ENABLED: String(aoi), LOG_LEVEL: "warn", ...profile });

@@ -1,5 +1,19 @@
 import { fork, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { join } from "node:path";
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * The real server (`src/index.ts`) in a child process, in production mode with throwaway secrets,

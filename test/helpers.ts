@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { boot, type ColyseusTestServer } from "@colyseus/testing";
@@ -15,19 +14,8 @@ import { loadContent } from "../src/content/index.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import { createLogger } from "../src/log.js";
 import type { Services } from "../src/rooms/services.js";
-export { ServerProcess } from "../bench/server-process.js";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../bench/server-process.js";
+export { freePort, ServerProcess } from "../bench/server-process.js";
 
 export interface TestApp {
   colyseus: ColyseusTestServer;
