@@ -7,13 +7,12 @@ import express, { type Request, type Router } from "express";
 import { z } from "zod";
 import { Accounts } from "../auth/accounts.js";
 import { HttpErrorCode } from "../protocol/codes.js";
-import type { Services } from "../rooms/services.js";
 import { newProfile } from "../rules/profile.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
-import { HttpError, route } from "./errors.js";
+import { ROOM_KINDS, seatKey, type Services } from "../rooms/services.js";
 import { isAdmin } from "./admin.js";
-import { ROOM_KINDS, seatKey } from "../rooms/services.js";
+import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
   .string()
@@ -131,10 +130,12 @@ export function gameRoutes(services: Services): Router {
   router.get("/api/instances", route(async (req, res) => {
     const { room, world } = parse(InstancesQuery, req.query);
     const listings = await matchMaker.query({ name: room });
+    // A world instance's filter option is `world`, a dungeon's `dungeon`.
+    const mapOf = (l: (typeof listings)[number]) => (l.metadata?.world ?? l.metadata?.dungeon ?? null) as string | null;
     res.json(
       listings
-        .filter((l) => !world || l.metadata?.world === world)
-        .map((l) => ({ roomId: l.roomId, room: l.name, world: l.metadata?.world ?? null, players: l.clients, maxPlayers: l.maxClients, locked: l.locked, processId: l.processId })),
+        .filter((l) => !world || mapOf(l) === world)
+        .map((l) => ({ roomId: l.roomId, room: l.name, world: mapOf(l), players: l.clients, maxPlayers: l.maxClients, locked: l.locked, processId: l.processId })),
     );
   }));
 
