@@ -3,9 +3,9 @@
  * SQLite store through single-document atomic operations: a profile is one document written by
  * one conditional `updateOne`, and events are unique per (roomId, seq).
  *
- * Timeouts are short on purpose: with `bufferCommands: false` a call fails at once while the
- * server is unreachable (instead of waiting 10 s in mongoose's buffer), and the write-behind
- * retries it with backoff.
+ * Timeouts are short on purpose: with `bufferCommands: false` a call does not queue in mongoose's
+ * buffer while the server is unreachable; it fails after the driver's server selection timeout
+ * (5 s), and the write-behind retries it with backoff.
  */
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
@@ -80,18 +80,32 @@ eventSchema.index({ roomId: 1, seq: 1 }, { unique: true });
 eventSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 eventSchema.index({ at: 1 });
 
-/** Driver errors that mean "MongoDB is not reachable now", as opposed to a bad request. */
-const UNAVAILABLE = /^Mongo(ose)?(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed)Error$/;
+const { mongo } = mongoose;
+
+/**
+ * Whether an error means "MongoDB is not reachable now" rather than a bad request. Checked by
+ * class (the pool-cleared errors subclass MongoNetworkError under other names), and through the
+ * wrapper a bulk insert puts around a connection failure.
+ */
+function isUnavailable(error: unknown): boolean {
+  const err = error instanceof mongo.MongoBulkWriteError && error.errorResponse instanceof Error ? error.errorResponse : error;
+  return (
+    err instanceof mongo.MongoNetworkError ||
+    err instanceof mongo.MongoServerSelectionError ||
+    err instanceof mongo.MongoTopologyClosedError ||
+    err instanceof mongo.MongoNotConnectedError ||
+    err instanceof mongo.MongoServerClosedError ||
+    (err as Error)?.name === "MongooseServerSelectionError" ||
+    (err instanceof mongo.MongoError && err.hasErrorLabel("RetryableWriteError"))
+  );
+}
 
 /** Runs a call, turning unreachable-server failures into `StoreUnavailableError` (retry later). */
 async function guard<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    const name = (err as Error)?.name ?? "";
-    if (UNAVAILABLE.test(name) || (err as { errorLabels?: string[] })?.errorLabels?.includes?.("RetryableWriteError")) {
-      throw new StoreUnavailableError(`mongodb: ${(err as Error).message}`, { cause: err });
-    }
+    if (isUnavailable(err)) throw new StoreUnavailableError(`mongodb: ${(err as Error).message}`, { cause: err });
     throw err;
   }
 }
@@ -147,7 +161,9 @@ export class MongoStore implements Store {
           createdAt,
         });
       } catch (err) {
-        if (isDuplicate(err)) throw new UsernameTakenError(`username "${account.username}" is taken`);
+        if (isDuplicate(err) && (err as { keyPattern?: Record<string, unknown> }).keyPattern?.usernameKey !== undefined) {
+          throw new UsernameTakenError(`username "${account.username}" is taken`);
+        }
         throw err;
       }
       return { ...account, createdAt };
@@ -208,11 +224,14 @@ export class MongoStore implements Store {
       if (events.length === 0) return;
       const docs = events.map((e) => ({ ...e, expiresAt: new Date(e.at + this.options.eventTtlMs) }));
       try {
-        await this.events.insertMany(docs, { ordered: false });
+        // throwOnValidationError: without it an invalid event would be set aside silently.
+        await this.events.insertMany(docs, { ordered: false, throwOnValidationError: true });
       } catch (err) {
-        // Unordered: everything else was inserted; duplicates are a retried batch and fine.
-        const writeErrors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
-        const onlyDuplicates = writeErrors?.every((w) => (w.code ?? w.err?.code) === DUPLICATE_KEY) ?? isDuplicate(err);
+        // Unordered: everything else was inserted; duplicate keys are a retried batch and fine.
+        // Anything else (a dropped connection arrives wrapped, with an empty `writeErrors`) is not.
+        const writeErrors = err instanceof mongo.MongoBulkWriteError ? [err.writeErrors ?? []].flat() : [];
+        const onlyDuplicates =
+          writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY) && !(err as InstanceType<typeof mongo.MongoBulkWriteError>).result?.getWriteConcernError();
         if (!onlyDuplicates) throw err;
       }
     });
