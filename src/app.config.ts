@@ -67,7 +67,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       app.set("trust proxy", "loopback");
       app.use(adminRoutes(services));
       app.use(gameRoutes(services));
-      app.use(["/api", "/auth"], notFound);
+      app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
       app.use(errorHandler(log));
     },
     initializeGameServer: (server) => {

@@ -53,7 +53,7 @@ describe("HTTP: auth, profile, content, health", () => {
     assert.equal(me.status, 200);
     assert.deepEqual(
       { ...me.body, hp: undefined },
-      { userId: user.userId, name: "Ivy", level: 1, xp: 0, gold: 0, inventory: [], location: null, hp: undefined },
+      { userId: user.userId, name: "Ivy", level: 1, xp: 0, gold: 0, inventory: [], location: { world: "meadow", x: 1000, y: 1000 }, hp: undefined },
     );
     assert.equal((await http(app, "GET", "/api/me")).status, 401);
     const bad = await http(app, "GET", "/api/me", undefined, user.token.slice(0, -2) + "xx");
@@ -69,9 +69,11 @@ describe("HTTP: auth, profile, content, health", () => {
     const missing = await http(app, "GET", "/api/worlds/atlantis");
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, "content/not_found");
-    const noRoute = await http(app, "GET", "/api/nothing-here");
-    assert.equal(noRoute.status, 404);
-    assert.equal(noRoute.body.error.code, "http/not_found");
+    for (const [method, path] of [["GET", "/api/nothing-here"], ["GET", "/nope"], ["POST", "/health"]]) {
+      const noRoute = await http(app, method, path);
+      assert.equal(noRoute.status, 404, path);
+      assert.equal(noRoute.body.error.code, "http/not_found");
+    }
   });
 
   it("reports health", async () => {

@@ -37,6 +37,11 @@ describe("world room", function () {
       assert.equal(bot.welcome.aoiRadius, meadow.aoiRadius);
       assert.deepEqual(bot.welcome.bounds, { width: meadow.width, height: meadow.height });
       assert.equal(typeof bot.welcome.tickRate, "number");
+      // The numbers a client needs to play by the rules come with the welcome.
+      assert.deepEqual(
+        [bot.welcome.moveBankMs, bot.welcome.moveTolerance, bot.welcome.gatherRange, bot.welcome.gatherCooldownMs, bot.welcome.travelRange, bot.welcome.travelCooldownMs],
+        [500, 0.1, 48, 1000, 60, 10_000],
+      );
       assert.ok(Math.abs(bot.welcome.serverTime - Date.now()) < 5000);
       assert.equal(bot.room.state.world, "meadow");
       assert.equal(bot.room.state.portals.get("meadow-east-gate").to, "dunes");
@@ -205,6 +210,12 @@ describe("world room", function () {
       assert.ok(!watcher.sees.includes(walker.room.sessionId), "nothing about the far player");
       assert.ok(!walker.sees.includes(watcher.room.sessionId));
 
+      // Every position of the walker that reaches the watcher lies within the radius.
+      const seenAt: Array<{ x: number; y: number }> = [];
+      watcher.room.onStateChange(() => {
+        const p = watcher.room.state.players.get(walker.room.sessionId);
+        if (p) seenAt.push({ x: p.x, y: p.y });
+      });
       await walker.walkTo(1000, 850);
       await until(watcher.room, () => watcher.sees.includes(walker.room.sessionId), 5000, "walker visible");
       const seen = watcher.room.state.players.get(walker.room.sessionId);
@@ -213,6 +224,9 @@ describe("world room", function () {
 
       await walker.walkTo(1000, 450);
       await until(watcher.room, () => !watcher.sees.includes(walker.room.sessionId), 5000, "walker gone");
+      const me = watcher.me;
+      const farthest = Math.max(...seenAt.map((p) => Math.hypot(p.x - me.x, p.y - me.y)));
+      assert.ok(seenAt.length > 5 && farthest <= watcher.welcome.aoiRadius, `seen as far as ${farthest.toFixed(1)}`);
       await Promise.all([watcher.leave(), walker.leave()]);
     });
 

@@ -57,6 +57,7 @@ function authRateLimit(perMinute: number): express.RequestHandler {
 export function gameRoutes(services: Services): Router {
   const { store, tokens, profiles, content, events, presence, config } = services;
   const accounts = new Accounts(store, tokens);
+  const firstWorld = [...content.worlds.values()][0].template;
   const router = express.Router();
   router.use(express.json({ limit: "16kb" }));
 
@@ -95,7 +96,9 @@ export function gameRoutes(services: Services): Router {
     const claims = await requireUser(req);
     // A player in play has a fresher profile in memory than in the store.
     const profile = profiles.get(claims.userId) ?? (await store.loadProfile(claims.userId)) ?? newProfile(claims);
-    const { userId, name, level, xp, gold, hp, inventory, location } = profile;
+    const { userId, name, level, xp, gold, hp, inventory } = profile;
+    // Before the first join a player has no place yet: it will appear at the first world's spawn.
+    const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
     res.json({ userId, name, level, xp, gold, hp, inventory, location });
   }));
 

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Delayed } from "@colyseus/core";
 import { policy } from "../content/policy.js";
 import type { Dungeon } from "../content/index.js";
-import { addHero, applyCommand, createDungeon, removeHero, stepDungeon, type DungeonCommand, type DungeonEvent, type DungeonSim } from "../rules/dungeon.js";
+import { addHero, applyCommand, createDungeon, PICKUP_RANGE, removeHero, stepDungeon, type DungeonCommand, type DungeonEvent, type DungeonSim } from "../rules/dungeon.js";
 import { addItem } from "../rules/profile.js";
 import { levelForXp } from "../rules/progression.js";
 import { createRng, type Rng } from "../rules/rng.js";
@@ -180,6 +180,6 @@ export class DungeonRoom extends GameRoom<DungeonState> {
   }
 
   protected welcomeExtras() {
-    return { dungeon: this.dungeon.template.id, party: this.metadata?.party ?? null };
+    return { dungeon: this.dungeon.template.id, party: this.metadata?.party ?? null, pickupRange: PICKUP_RANGE };
   }
 }

@@ -189,6 +189,10 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
       tickRate: this.tickRate,
       speed: this.speed,
       bounds: this.bounds,
+      // How `speed` is enforced (see docs/PROTOCOL.md): standing still banks at most this much
+      // time of movement, and a step may exceed its allowance by this fraction.
+      moveBankMs: policy.move.maxBankMs,
+      moveTolerance: policy.move.tolerance,
       ...this.welcomeExtras(seat),
     });
   }

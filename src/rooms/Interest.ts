@@ -2,6 +2,11 @@
  * Interest management for a world: which players each client receives. The geometry is in
  * rules/interest.ts; this class applies its answers to each client's StateView, and only when a
  * client's visible set changes, because StateView's cost grows with views × changed entities.
+ *
+ * Two paces: a body that ends a move outside the radius of someone who sees it is hidden from
+ * them at once, before any patch can carry its new position (nothing beyond `aoiRadius` ever
+ * reaches a client); who *enters* a set, and which of the nearest fill a capped one, is refreshed
+ * for each client five times a second, a slice of the clients every tick.
  */
 import { StateView, type Schema } from "@colyseus/schema";
 import type { Client } from "@colyseus/core";
@@ -15,12 +20,16 @@ interface Watcher {
   visible: Set<string>;
 }
 
-/** Slack, as a fraction of the radius, that keeps a shown body shown (see SpatialGrid.nearest). */
+/** Slack, as a fraction of the radius, that keeps a shown body ranked among the nearest (see SpatialGrid.nearest). */
 const HYSTERESIS = 0.1;
+/** Each client's set is refreshed every this many ticks. */
+const SLICES = 4;
 
 export class Interest<Entity extends Schema & Point> {
   private readonly grid: SpatialGrid<string>;
   private readonly watchers = new Map<string, Watcher>();
+  /** Reverse index: who currently sees each session. */
+  private readonly seenBy = new Map<string, Set<string>>();
 
   /**
    * @param entityOf the state entity of a session (what goes into views)
@@ -39,14 +48,14 @@ export class Interest<Entity extends Schema & Point> {
     const self = this.entityOf(sessionId)!;
     client.view = new StateView();
     client.view.add(self);
-    const watcher: Watcher = { client, cap, visible: new Set() };
-    this.watchers.set(sessionId, watcher);
+    this.watchers.set(sessionId, { client, cap, visible: new Set() });
+    this.seenBy.set(sessionId, new Set());
     this.grid.set(sessionId, self.x, self.y);
     if (!this.enabled) {
-      for (const [otherId, other] of this.watchers) {
+      for (const otherId of this.watchers.keys()) {
         if (otherId === sessionId) continue;
-        this.show(watcher, otherId);
-        this.show(other, sessionId);
+        this.show(sessionId, otherId);
+        this.show(otherId, sessionId);
       }
     }
   }
@@ -57,47 +66,66 @@ export class Interest<Entity extends Schema & Point> {
     if (watcher) watcher.client = client;
   }
 
+  /** A body moved: hide it from, and hide from it, whoever is now out of range. */
   moved(sessionId: string, x: number, y: number): void {
     this.grid.set(sessionId, x, y);
+    if (!this.enabled) return;
+    const here = { x, y };
+    for (const viewerId of [...this.seenBy.get(sessionId)!]) {
+      if (!this.inRange(here, viewerId)) this.hide(viewerId, sessionId);
+    }
+    for (const otherId of [...this.watchers.get(sessionId)!.visible]) {
+      if (!this.inRange(here, otherId)) this.hide(sessionId, otherId);
+    }
   }
 
   /** Call before the entity leaves the state. */
   leave(sessionId: string): void {
     this.grid.delete(sessionId);
+    for (const otherId of this.watchers.get(sessionId)?.visible ?? []) this.seenBy.get(otherId)?.delete(sessionId);
+    for (const viewerId of this.seenBy.get(sessionId) ?? []) this.watchers.get(viewerId)?.visible.delete(sessionId);
     this.watchers.delete(sessionId);
-    for (const watcher of this.watchers.values()) watcher.visible.delete(sessionId);
+    this.seenBy.delete(sessionId);
   }
 
   /**
-   * Recomputes the visible sets of one slice of the clients and applies the differences. Called
-   * every tick with the tick number, each client is refreshed every `slices` ticks (at 20 Hz and
-   * 4 slices, five times a second: a body at full speed moves 40 units between two refreshes
-   * against a view radius of 300), and the cost is spread evenly over the ticks.
+   * Recomputes the visible sets of one slice of the clients (every `SLICES`-th, by the tick
+   * number) and applies the differences, so each client is refreshed five times a second at 20 Hz
+   * and the cost is spread evenly over the ticks.
    */
-  update(tick: number, slices = 4): void {
+  update(tick: number): void {
     if (!this.enabled) return;
     let i = 0;
     for (const [sessionId, watcher] of this.watchers) {
-      if (i++ % slices !== tick % slices) continue;
+      if (i++ % SLICES !== tick % SLICES) continue;
       const self = this.entityOf(sessionId);
       if (!self) continue;
       const next = this.grid.nearest(self, this.radius, watcher.cap - 1, sessionId, watcher.visible, this.radius * HYSTERESIS);
       const { add, remove } = diffVisible(watcher.visible, next);
-      for (const id of remove) this.hide(watcher, id);
-      for (const id of add) this.show(watcher, id);
+      for (const id of remove) this.hide(sessionId, id);
+      for (const id of add) this.show(sessionId, id);
     }
   }
 
-  private show(watcher: Watcher, id: string): void {
-    const entity = this.entityOf(id);
-    if (!entity) return;
-    watcher.client.view!.add(entity);
-    watcher.visible.add(id);
+  private inRange(p: Point, otherId: string): boolean {
+    const other = this.entityOf(otherId);
+    return other !== undefined && (other.x - p.x) ** 2 + (other.y - p.y) ** 2 <= this.radius * this.radius;
   }
 
-  private hide(watcher: Watcher, id: string): void {
+  private show(viewerId: string, id: string): void {
     const entity = this.entityOf(id);
-    if (entity) watcher.client.view!.remove(entity);
-    watcher.visible.delete(id);
+    const watcher = this.watchers.get(viewerId);
+    if (!entity || !watcher) return;
+    watcher.client.view!.add(entity);
+    watcher.visible.add(id);
+    this.seenBy.get(id)!.add(viewerId);
+  }
+
+  private hide(viewerId: string, id: string): void {
+    const entity = this.entityOf(id);
+    const watcher = this.watchers.get(viewerId);
+    if (entity && watcher) watcher.client.view!.remove(entity);
+    watcher?.visible.delete(id);
+    this.seenBy.get(id)?.delete(viewerId);
   }
 }

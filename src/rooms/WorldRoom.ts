@@ -124,7 +124,14 @@ export class WorldRoom extends GameRoom<WorldState> {
   }
 
   protected welcomeExtras() {
-    return { world: this.template.id, aoiRadius: this.template.aoiRadius };
+    return {
+      world: this.template.id,
+      aoiRadius: this.template.aoiRadius,
+      gatherRange: policy.gather.range,
+      gatherCooldownMs: policy.gather.cooldownMs,
+      travelRange: policy.travel.range,
+      travelCooldownMs: policy.travel.cooldownMs,
+    };
   }
 
   private spawnPoint(): { x: number; y: number } {
@@ -255,8 +262,9 @@ export class WorldRoom extends GameRoom<WorldState> {
     seat.ended = true;
     await this.releaseSeat(seat);
     seat.client.send("travel", { world: target.id, reservation });
-    // The client leaves by itself to use the reservation; close the old connection if it does not.
-    this.clock.setTimeout(() => seat.client.leave(CloseCode.CONSENTED, "travel/departed"), this.seatReservationTimeout * 1000);
+    // The body is gone from here: close the old connection (after the travel message, which the
+    // socket delivers first) unless the client has left by itself within a second.
+    this.clock.setTimeout(() => seat.client.leave(CloseCode.CONSENTED, "travel/departed"), 1000);
     this.clock.setTimeout(release, this.seatReservationTimeout * 1000);
   }
 

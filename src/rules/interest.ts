@@ -55,18 +55,18 @@ export class SpatialGrid<Id> {
    * The ids within `radius` of `center` (excluding `self`), nearest first, at most `limit`.
    * Ties in distance are broken by id so the answer is stable between ticks.
    *
-   * `keep` (the ids shown now) get `hysteresis` of slack: they count as that much nearer and stay
-   * until that much past the radius. Without it, bodies milling about at similar distances would
-   * swap in and out of a capped set on every refresh, and each swap costs a full entity on the wire.
+   * `keep` (the ids shown now) count as `hysteresis` nearer when ranked, but never past the
+   * radius. Without it, bodies milling about at similar distances would swap in and out of a
+   * capped set on every refresh, and each swap costs a full entity on the wire.
    */
   nearest(center: Point, radius: number, limit: number, self?: Id, keep?: ReadonlySet<Id>, hysteresis = 0): Id[] {
     if (limit <= 0) return [];
-    const reach = radius + hysteresis;
+    const r2 = radius * radius;
     const found: Array<{ id: Id; d: number }> = [];
-    const minCx = Math.max(0, Math.floor((center.x - reach) / this.cellSize));
-    const maxCx = Math.floor((center.x + reach) / this.cellSize);
-    const minCy = Math.max(0, Math.floor((center.y - reach) / this.cellSize));
-    const maxCy = Math.floor((center.y + reach) / this.cellSize);
+    const minCx = Math.max(0, Math.floor((center.x - radius) / this.cellSize));
+    const maxCx = Math.floor((center.x + radius) / this.cellSize);
+    const minCy = Math.max(0, Math.floor((center.y - radius) / this.cellSize));
+    const maxCy = Math.floor((center.y + radius) / this.cellSize);
     for (let cy = minCy; cy <= maxCy; cy++) {
       for (let cx = minCx; cx <= maxCx; cx++) {
         const bucket = this.cells.get(this.key(cx, cy));
@@ -74,11 +74,9 @@ export class SpatialGrid<Id> {
         for (const id of bucket) {
           if (id === self) continue;
           const p = this.where.get(id)!;
-          // Math.sqrt of squares: Math.hypot is several times slower, and this is the hot loop.
-          const dx = p.x - center.x;
-          const dy = p.y - center.y;
-          const d = Math.sqrt(dx * dx + dy * dy) - (keep?.has(id) ? hysteresis : 0);
-          if (d <= radius) found.push({ id, d });
+          // Squares and Math.sqrt: Math.hypot is several times slower, and this is the hot loop.
+          const d2 = (p.x - center.x) ** 2 + (p.y - center.y) ** 2;
+          if (d2 <= r2) found.push({ id, d: Math.sqrt(d2) - (keep?.has(id) ? hysteresis : 0) });
         }
       }
     }
