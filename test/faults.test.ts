@@ -49,9 +49,9 @@ describe("faults: the server process", function () {
     const { user, bot } = await joinAndWalk(server);
     const trail: Array<{ at: number; x: number; y: number }> = [];
     const start = { x: bot.me.x, y: bot.me.y };
-    // Walk east for about 3.5 save intervals, noting when each position was confirmed.
+    // Walk north (an open stretch of meadow) for about 3.5 save intervals, noting when each position was confirmed.
     while (trail.length === 0 || performance.now() - trail[0].at < 3.5 * SAVE_INTERVAL_MS) {
-      await bot.stepTo(bot.me.x + 15, start.y);
+      await bot.stepTo(start.x, bot.me.y - 15);
       trail.push({ at: performance.now(), x: bot.me.x, y: bot.me.y });
     }
     const killedAt = performance.now();
