@@ -101,6 +101,9 @@ describe("rules: interest", () => {
     assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 5), ["b"], "b stays although a is 2 nearer");
     assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 1), ["a"], "but not against more than the slack");
     assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(["c"]), 10), ["a", "b"], "never past the radius, shown or not");
+    grid.set("d", 95, 0);
+    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(), 10), ["a", "b"], "a new id enters only within radius - slack");
+    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(["d"]), 10), ["a", "b", "d"], "a shown one stays up to the radius");
   });
 
   it("diffs visible sets", () => {

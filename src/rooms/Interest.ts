@@ -70,13 +70,14 @@ export class Interest<Entity extends Schema & Point> {
   moved(sessionId: string, x: number, y: number): void {
     this.grid.set(sessionId, x, y);
     if (!this.enabled) return;
-    const here = { x, y };
-    for (const viewerId of [...this.seenBy.get(sessionId)!]) {
-      if (!this.inRange(here, viewerId)) this.hide(viewerId, sessionId);
-    }
-    for (const otherId of [...this.watchers.get(sessionId)!.visible]) {
-      if (!this.inRange(here, otherId)) this.hide(sessionId, otherId);
-    }
+    // Positions come from the grid (plain numbers), not the synchronized entities: this runs on
+    // every move. Out-of-range pairs are collected first, since hiding edits the sets walked here.
+    let gone: string[] | undefined;
+    for (const viewerId of this.seenBy.get(sessionId)!) if (!this.grid.within(sessionId, viewerId, this.radius)) (gone ??= []).push(viewerId);
+    for (const viewerId of gone ?? []) this.hide(viewerId, sessionId);
+    gone = undefined;
+    for (const otherId of this.watchers.get(sessionId)!.visible) if (!this.grid.within(sessionId, otherId, this.radius)) (gone ??= []).push(otherId);
+    for (const otherId of gone ?? []) this.hide(sessionId, otherId);
   }
 
   /** Call before the entity leaves the state. */
@@ -105,11 +106,6 @@ export class Interest<Entity extends Schema & Point> {
       for (const id of remove) this.hide(sessionId, id);
       for (const id of add) this.show(sessionId, id);
     }
-  }
-
-  private inRange(p: Point, otherId: string): boolean {
-    const other = this.entityOf(otherId);
-    return other !== undefined && (other.x - p.x) ** 2 + (other.y - p.y) ** 2 <= this.radius * this.radius;
   }
 
   private show(viewerId: string, id: string): void {

@@ -23,6 +23,13 @@ export class SpatialGrid<Id> {
     return this.where.size;
   }
 
+  /** Whether `a` and `b` are both placed and within `radius` of each other. */
+  within(a: Id, b: Id, radius: number): boolean {
+    const p = this.where.get(a);
+    const q = this.where.get(b);
+    return p !== undefined && q !== undefined && (p.x - q.x) ** 2 + (p.y - q.y) ** 2 <= radius * radius;
+  }
+
   /** Inserts or moves `id` to `(x, y)`. */
   set(id: Id, x: number, y: number): void {
     const cell = this.cellOf(x, y);
@@ -55,13 +62,15 @@ export class SpatialGrid<Id> {
    * The ids within `radius` of `center` (excluding `self`), nearest first, at most `limit`.
    * Ties in distance are broken by id so the answer is stable between ticks.
    *
-   * `keep` (the ids shown now) count as `hysteresis` nearer when ranked, but never past the
-   * radius. Without it, bodies milling about at similar distances would swap in and out of a
-   * capped set on every refresh, and each swap costs a full entity on the wire.
+   * Hysteresis against churn, all inside the radius: ids not in `keep` (the ids shown now) enter
+   * only within `radius - hysteresis`, while kept ids stay up to `radius` and count as
+   * `hysteresis` nearer when ranked. Without it, bodies milling about at the edge or at similar
+   * distances would swap in and out on every refresh, and each swap costs a full entity on the wire.
    */
   nearest(center: Point, radius: number, limit: number, self?: Id, keep?: ReadonlySet<Id>, hysteresis = 0): Id[] {
     if (limit <= 0) return [];
     const r2 = radius * radius;
+    const enter2 = Math.max(0, radius - hysteresis) ** 2;
     const found: Array<{ id: Id; d: number }> = [];
     const minCx = Math.max(0, Math.floor((center.x - radius) / this.cellSize));
     const maxCx = Math.floor((center.x + radius) / this.cellSize);
@@ -76,7 +85,8 @@ export class SpatialGrid<Id> {
           const p = this.where.get(id)!;
           // Squares and Math.sqrt: Math.hypot is several times slower, and this is the hot loop.
           const d2 = (p.x - center.x) ** 2 + (p.y - center.y) ** 2;
-          if (d2 <= r2) found.push({ id, d: Math.sqrt(d2) - (keep?.has(id) ? hysteresis : 0) });
+          const kept = keep?.has(id) ?? false;
+          if (d2 <= (kept ? r2 : enter2)) found.push({ id, d: Math.sqrt(d2) - (kept ? hysteresis : 0) });
         }
       }
     }
