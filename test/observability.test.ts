@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sum } from "../bench/prometheus.js";
 import { Bot, freePort, http, ServerProcess, startApp, type TestApp } from "./helpers.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };
@@ -24,15 +25,6 @@ function parsePrometheus(text: string): Map<string, number> {
   return samples;
 }
 
-/** Sum of the samples of `name` whose labels include every `label="value"` given. */
-function total(samples: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const [key, value] of samples) {
-    if (!key.startsWith(name + "{") && key !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) sum += value;
-  }
-  return sum;
-}
 
 describe("observability", function () {
   this.timeout(30_000);
@@ -81,7 +73,7 @@ describe("observability", function () {
     await cheater.room.waitForNextPatch();
 
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
     assert.equal(moved("realmgate_rejects_total", { room: "world", world: "meadow", code: "move/too_fast" }), 1);
     assert.ok(moved("realmgate_rejects_total", { code: "rate/limited" }) >= 1);
     assert.ok(moved("realmgate_security_signals_total", { signal: "invalid_action", world: "meadow" }) >= 1);
@@ -90,10 +82,10 @@ describe("observability", function () {
     assert.ok(moved("realmgate_connection_drops_total", { room: "world", world: "meadow" }) >= 1);
     assert.ok(moved("realmgate_sent_bytes_total", { room: "world", kind: "patch" }) > 0);
     assert.ok(moved("realmgate_tick_duration_seconds_count", { room: "world" }) > 0);
-    assert.ok(total(after, "realmgate_clients", { room: "world", world: "meadow" }) >= 2);
-    assert.ok(total(after, "realmgate_rooms", { room: "world", world: "meadow" }) >= 1);
-    assert.ok(total(after, "realmgate_room_state_bytes", { world: "meadow" }) > 0);
-    assert.equal(total(after, "realmgate_store_up"), 1);
+    assert.ok(sum(after, "realmgate_clients", { room: "world", world: "meadow" }) >= 2);
+    assert.ok(sum(after, "realmgate_rooms", { room: "world", world: "meadow" }) >= 1);
+    assert.ok(sum(after, "realmgate_room_state_bytes", { world: "meadow" }) > 0);
+    assert.equal(sum(after, "realmgate_store_up"), 1);
     await Promise.all([cheater.leave(), flooder.leave()]);
   });
 
@@ -102,7 +94,7 @@ describe("observability", function () {
     await http(app, "POST", "/auth/login", { username: "nobody", password: "wrong-password" });
     await assert.rejects(Bot.join(app, {}, { token: "forged.token.here", userId: "x", name: "x" }));
     const after = await scrape();
-    const moved = (labels: Record<string, string>) => total(after, "realmgate_security_signals_total", labels) - total(before, "realmgate_security_signals_total", labels);
+    const moved = (labels: Record<string, string>) => sum(after, "realmgate_security_signals_total", labels) - sum(before, "realmgate_security_signals_total", labels);
     assert.equal(moved({ signal: "auth_failure", room: "http" }), 1);
     assert.equal(moved({ signal: "auth_failure", room: "world", world: "meadow" }), 1);
   });

@@ -8,9 +8,9 @@ import { checkChat } from "../rules/chat.js";
 import { checkGather } from "../rules/gather.js";
 import { checkMove } from "../rules/movement.js";
 import { addItem, STARTING_HP } from "../rules/profile.js";
-import { inBounds, isBlockedAt, type TileMap } from "../rules/tilemap.js";
+import { spawnPoint, type TileMap } from "../rules/tilemap.js";
 import { refuse } from "../rules/result.js";
-import { createRng, randomInt, type Rng } from "../rules/rng.js";
+import { createRng, type Rng } from "../rules/rng.js";
 import { RejectCode } from "../protocol/codes.js";
 import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
 import { Chat, Gather, Move, Travel, WorldJoinOptions, type Device } from "../validators/messages.js";
@@ -92,7 +92,7 @@ export class WorldRoom extends GameRoom<WorldState> {
     const { device } = WorldJoinOptions.parse(options);
     const t = this.template;
     const saved = seat.profile.location;
-    const at = saved?.world === t.id ? saved : this.spawnPoint();
+    const at = saved?.world === t.id ? saved : spawnPoint(this.map, t.spawn, this.rng);
     const player = new Player({
       sessionId: seat.sessionId,
       userId: seat.userId,
@@ -132,18 +132,6 @@ export class WorldRoom extends GameRoom<WorldState> {
       travelRange: policy.travel.range,
       travelCooldownMs: policy.travel.cooldownMs,
     };
-  }
-
-  private spawnPoint(): { x: number; y: number } {
-    const { spawn } = this.template;
-    // A few random points in the spawn circle; the centre is open (content/index.ts checks it).
-    for (let i = 0; i < 8; i++) {
-      const angle = this.rng.next() * 2 * Math.PI;
-      const r = randomInt(this.rng, 0, spawn.radius);
-      const p = { x: Math.round(spawn.x + r * Math.cos(angle)), y: Math.round(spawn.y + r * Math.sin(angle)) };
-      if (inBounds(this.map, p) && !isBlockedAt(this.map, p)) return p;
-    }
-    return { x: spawn.x, y: spawn.y };
   }
 
   /** Writes the body's position into the profile, which the write-behind will save. */

@@ -6,14 +6,15 @@
  */
 import type { Ability, EnemyType } from "../content/combat.js";
 import type { Content, Dungeon } from "../content/index.js";
+import { policy } from "../content/policy.js";
 import { RejectCode } from "../protocol/codes.js";
 import { checkAttack, resolveAttack, type Combatant } from "./combat.js";
 import { distance, within, type Point } from "./geometry.js";
 import { rollLoot } from "./loot.js";
 import { checkMove } from "./movement.js";
 import { refuse, type Verdict } from "./result.js";
-import { randomInt, type Rng } from "./rng.js";
-import { isBlockedAt, segmentBlocked, type TileMap } from "./tilemap.js";
+import type { Rng } from "./rng.js";
+import { segmentBlocked, spawnPoint, type TileMap } from "./tilemap.js";
 
 export type DungeonStatus = "waiting" | "active" | "cleared" | "failed";
 
@@ -77,8 +78,6 @@ export const PICKUP_RANGE = 60;
 const REVIVE_FRACTION = 0.5;
 /** An engaged enemy gives up the chase past this multiple of its aggro radius. */
 const LEASH = 1.5;
-/** Legal-move policy for heroes, as in worlds. */
-const MOVE = { maxBankMs: 500, tolerance: 0.1 };
 
 export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTypes" | "combatStats">): DungeonSim {
   const enemies = new Map<string, EnemySim>();
@@ -101,20 +100,9 @@ export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTyp
   };
 }
 
-function spawnPoint(sim: DungeonSim, rng: Rng): Point {
-  const { spawn } = sim.dungeon.template;
-  for (let i = 0; i < 8; i++) {
-    const angle = rng.next() * 2 * Math.PI;
-    const r = randomInt(rng, 0, spawn.radius);
-    const p = { x: Math.round(spawn.x + r * Math.cos(angle)), y: Math.round(spawn.y + r * Math.sin(angle)) };
-    if (!isBlockedAt(sim.map, p)) return p;
-  }
-  return { x: spawn.x, y: spawn.y };
-}
-
 export function addHero(sim: DungeonSim, id: string, ctx: Pick<DungeonCtx, "now" | "rng" | "content">): HeroSim {
   const stats = ctx.content.combatStats.get("hero")!;
-  const at = spawnPoint(sim, ctx.rng);
+  const at = spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng);
   const hero: HeroSim = { id, ...at, hp: stats.maxHp, mana: stats.maxMana, alive: true, stats, readyAt: {}, damageBonus: 1, moveBudget: 0, lastMoveAt: ctx.now, diedAt: null };
   sim.heroes.set(id, hero);
   return hero;
@@ -145,7 +133,7 @@ export function applyCommand(sim: DungeonSim, heroId: string, command: DungeonCo
 
 function move(sim: DungeonSim, hero: HeroSim, { x, y }: { x: number; y: number }, ctx: DungeonCtx) {
   if (!hero.alive) return { verdict: refuse(RejectCode.ActorDead, "you are dead"), events: [] };
-  const verdict = checkMove(hero, { x, y }, { now: ctx.now, map: sim.map, policy: { speed: sim.dungeon.template.speed, ...MOVE } });
+  const verdict = checkMove(hero, { x, y }, { now: ctx.now, map: sim.map, policy: { speed: sim.dungeon.template.speed, ...policy.move } });
   if (verdict.ok) Object.assign(hero, { x: verdict.x, y: verdict.y, moveBudget: verdict.moveBudget, lastMoveAt: verdict.lastMoveAt });
   return { verdict, events: [] };
 }
@@ -218,7 +206,7 @@ export function stepDungeon(sim: DungeonSim, ctx: DungeonCtx & { dtMs: number })
     if (hero.alive) {
       hero.mana = Math.min(hero.stats.maxMana, hero.mana + hero.stats.manaRegenPerSec * dt);
     } else if (anyAlive && hero.diedAt !== null && ctx.now - hero.diedAt >= sim.dungeon.template.reviveMs) {
-      Object.assign(hero, spawnPoint(sim, ctx.rng), {
+      Object.assign(hero, spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng), {
         alive: true,
         hp: Math.round(hero.stats.maxHp * REVIVE_FRACTION),
         mana: Math.round(hero.stats.maxMana * REVIVE_FRACTION),

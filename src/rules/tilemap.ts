@@ -1,4 +1,5 @@
 import type { Point } from "./geometry.js";
+import { randomInt, type Rng } from "./rng.js";
 
 /** A rectangle of tiles, in tile coordinates. */
 export interface TileRect {
@@ -76,4 +77,18 @@ export function segmentBlocked(map: TileMap, a: Point, b: Point): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Where a new (or revived) body appears: a random open point within `spawn.radius` of the spawn,
+ * or the spawn itself (content/index.ts checks that it is open) after a few unlucky draws.
+ */
+export function spawnPoint(map: TileMap, spawn: Point & { radius: number }, rng: Rng): Point {
+  for (let i = 0; i < 8; i++) {
+    const angle = rng.next() * 2 * Math.PI;
+    const r = randomInt(rng, 0, spawn.radius);
+    const p = { x: Math.round(spawn.x + r * Math.cos(angle)), y: Math.round(spawn.y + r * Math.sin(angle)) };
+    if (inBounds(map, p) && !isBlockedAt(map, p)) return p;
+  }
+  return { x: spawn.x, y: spawn.y };
 }
