@@ -22,7 +22,8 @@ import { availableParallelism } from "node:os";
 const instances = Number(process.env.REALMGATE_INSTANCES ?? availableParallelism());
 const basePort = Number(process.env.PORT ?? 2567);
 const publicAddress = (port) =>
-  process.env.PUBLIC_ADDRESS_TEMPLATE?.replace("{port}", String(port)) ?? `${process.env.PUBLIC_HOST ?? "localhost"}:${port}`;
+  process.env.PUBLIC_ADDRESS_TEMPLATE?.replace("{port}", String(port)) ??
+  `${process.env.PUBLIC_HOST ?? "localhost"}:${port}`;
 
 // The Node pinned by the project (24) when installed, so that pm2's own Node does not matter.
 const pinnedNode = new URL("./node_modules/node/bin/node", import.meta.url).pathname;
@@ -31,21 +32,21 @@ const pinnedNode = new URL("./node_modules/node/bin/node", import.meta.url).path
 // the module namespace, and reads `apps` from there.
 export const apps = Array.from({ length: instances }, (_, i) => ({
   name: `realmgate-${i}`,
-    script: "dist/src/index.js",
-    interpreter: existsSync(pinnedNode) ? pinnedNode : "node",
-    exec_mode: "fork",
-    instances: 1,
-    // The process tells pm2 it is ready once it listens (process.send("ready")).
-    wait_ready: true,
-    listen_timeout: 20_000,
-    // Room for the graceful shutdown: every profile and event is written before exit.
-    kill_timeout: 30_000,
-    max_memory_restart: process.env.REALMGATE_MAX_MEMORY ?? "2G",
-    env: {
-      NODE_ENV: process.env.NODE_ENV ?? "production",
-      PORT: String(basePort + i),
-      PUBLIC_ADDRESS: publicAddress(basePort + i),
-    },
-  }));
+  script: "dist/src/index.js",
+  interpreter: existsSync(pinnedNode) ? pinnedNode : "node",
+  exec_mode: "fork",
+  instances: 1,
+  // The process tells pm2 it is ready once it listens (process.send("ready")).
+  wait_ready: true,
+  listen_timeout: 20_000,
+  // Room for the graceful shutdown: every profile and event is written before exit.
+  kill_timeout: 30_000,
+  max_memory_restart: process.env.REALMGATE_MAX_MEMORY ?? "2G",
+  env: {
+    NODE_ENV: process.env.NODE_ENV ?? "production",
+    PORT: String(basePort + i),
+    PUBLIC_ADDRESS: publicAddress(basePort + i),
+  },
+}));
 
 export default { apps };

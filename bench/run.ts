@@ -22,7 +22,11 @@ import type { FromWorker, ToWorker, WorkerInit } from "./worker.js";
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { quick: { type: "boolean", default: false }, workers: { type: "string" }, profile: { type: "boolean", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    workers: { type: "string" },
+    profile: { type: "boolean", default: false },
+  },
 });
 const QUICK = flags.quick;
 const WORKERS = Number(flags.workers ?? Math.max(2, cpus().length));
@@ -39,9 +43,33 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: "world-500", kind: "world", clients: 500, aoi: true, warmupSec: QUICK ? 4 : 10, measureSec: QUICK ? 10 : 30, targets: "CPU ≤ 50 % of a core, ≤ 3 KB/s per client, RTT p99 ≤ 50 ms" },
-  { name: "world-500-noaoi", kind: "world", clients: 500, aoi: false, warmupSec: QUICK ? 4 : 10, measureSec: QUICK ? 10 : 30, targets: "baseline for the AOI ratio" },
-  { name: "dungeons-100x4", kind: "dungeon", clients: 400, aoi: true, warmupSec: QUICK ? 4 : 8, measureSec: QUICK ? 10 : 30, targets: "≥ 1,000 events/s persisted, none lost" },
+  {
+    name: "world-500",
+    kind: "world",
+    clients: 500,
+    aoi: true,
+    warmupSec: QUICK ? 4 : 10,
+    measureSec: QUICK ? 10 : 30,
+    targets: "CPU ≤ 50 % of a core, ≤ 3 KB/s per client, RTT p99 ≤ 50 ms",
+  },
+  {
+    name: "world-500-noaoi",
+    kind: "world",
+    clients: 500,
+    aoi: false,
+    warmupSec: QUICK ? 4 : 10,
+    measureSec: QUICK ? 10 : 30,
+    targets: "baseline for the AOI ratio",
+  },
+  {
+    name: "dungeons-100x4",
+    kind: "dungeon",
+    clients: 400,
+    aoi: true,
+    warmupSec: QUICK ? 4 : 8,
+    measureSec: QUICK ? 10 : 30,
+    targets: "≥ 1,000 events/s persisted, none lost",
+  },
 ];
 /**
  * Ramp limits. Tick p99 past the 50 ms tick interval means the simulation falls behind. The round
@@ -69,8 +97,15 @@ class Generator {
 
   constructor(server: ServerProcess, kind: Scenario["kind"], count: number) {
     for (let i = 0; i < count; i++) {
-      const init: WorkerInit = { endpoint: `ws://127.0.0.1:${server.port}`, httpUrl: server.url, kind, firstIndex: i * 100_000 };
-      this.workers.push(new Worker(new URL("./worker.ts", import.meta.url), { workerData: init, execArgv: ["--import", "tsx"] }));
+      const init: WorkerInit = {
+        endpoint: `ws://127.0.0.1:${server.port}`,
+        httpUrl: server.url,
+        kind,
+        firstIndex: i * 100_000,
+      };
+      this.workers.push(
+        new Worker(new URL("./worker.ts", import.meta.url), { workerData: init, execArgv: ["--import", "tsx"] }),
+      );
     }
   }
 
@@ -85,7 +120,10 @@ class Generator {
     }
   }
 
-  private ask<T extends FromWorker["type"]>(msg: ToWorker, answer: T): Promise<Array<Extract<FromWorker, { type: T }>>> {
+  private ask<T extends FromWorker["type"]>(
+    msg: ToWorker,
+    answer: T,
+  ): Promise<Array<Extract<FromWorker, { type: T }>>> {
     return Promise.all(
       this.workers.map(
         (w) =>
@@ -106,7 +144,8 @@ class Generator {
   async report() {
     const reports = await this.ask({ type: "report" }, "report");
     const rejects: Record<string, number> = {};
-    for (const r of reports) for (const [code, n] of Object.entries(r.rejects)) rejects[code] = (rejects[code] ?? 0) + n;
+    for (const r of reports)
+      for (const [code, n] of Object.entries(r.rejects)) rejects[code] = (rejects[code] ?? 0) + n;
     return {
       rtt: reports.flatMap((r) => r.rtt).sort((a, b) => a - b),
       rejects,
@@ -122,7 +161,8 @@ class Generator {
   }
 }
 
-const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+const quantile = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scrape(server: ServerProcess): Promise<Samples> {
@@ -133,7 +173,9 @@ async function startServer(aoi: boolean): Promise<{ server: ServerProcess; dataD
   const dataDir = mkdtempSync(join(tmpdir(), "realmgate-bench-"));
   const port = await freePort();
   // --profile: the server writes a V8 CPU profile (open it in Chrome DevTools) into bench/profiles.
-  const profile: Record<string, string> = flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(import.meta.dirname, "profiles")}` } : {};
+  const profile: Record<string, string> = flags.profile
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(import.meta.dirname, "profiles")}` }
+    : {};
   const server = new ServerProcess(port, dataDir, { AOI_ENABLED: String(aoi), LOG_LEVEL: "warn", ...profile });
   await server.start();
   return { server, dataDir };
@@ -143,7 +185,12 @@ async function startServer(aoi: boolean): Promise<{ server: ServerProcess; dataD
 async function waitForJoins(gen: Generator, label: string, target: number): Promise<void> {
   for (;;) {
     const r = await gen.report();
-    progress(label, r.connected + r.failed, target, `joining ${r.connected}/${target}${r.failed ? `, ${r.failed} failed` : ""}`);
+    progress(
+      label,
+      r.connected + r.failed,
+      target,
+      `joining ${r.connected}/${target}${r.failed ? `, ${r.failed} failed` : ""}`,
+    );
     if (r.joining === 0 && r.connected + r.failed >= target) return;
     await sleep(500);
   }
@@ -151,7 +198,8 @@ async function waitForJoins(gen: Generator, label: string, target: number): Prom
 
 /** Server-side figures over a window between two scrapes. */
 function serverFigures(before: Samples, after: Samples, seconds: number, clients: number) {
-  const delta = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    sum(after, name, labels) - sum(before, name, labels);
   const cpuSec = delta("realmgate_process_cpu_seconds_total");
   const bytes = delta("realmgate_sent_bytes_total");
   const rejects: Record<string, number> = {};
@@ -180,11 +228,22 @@ function serverFigures(before: Samples, after: Samples, seconds: number, clients
 async function eventLogCapacity(): Promise<{ eventsPerSec: number; lost: number }> {
   const dir = mkdtempSync(join(tmpdir(), "realmgate-events-"));
   const store = new SqliteStore(join(dir, "realmgate.db"));
-  const log = new EventLog(store, pino({ level: "silent" }), { flushMs: 250, ttlMs: 86_400_000, maxBuffered: 1_000_000 });
+  const log = new EventLog(store, pino({ level: "silent" }), {
+    flushMs: 250,
+    ttlMs: 86_400_000,
+    maxBuffered: 1_000_000,
+  });
   const total = 200_000;
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
-    log.record(`room-${i % 100}`, "combat", { source: `hero-${i % 400}`, target: "skeleton-1", ability: "strike", damage: 12, crit: false, killed: false });
+    log.record(`room-${i % 100}`, "combat", {
+      source: `hero-${i % 400}`,
+      target: "skeleton-1",
+      ability: "strike",
+      damage: 12,
+      crit: false,
+      killed: false,
+    });
     if (i % 1000 === 999) await log.flush();
   }
   await log.flush();
@@ -243,7 +302,13 @@ async function runScenario(s: Scenario) {
 async function runRamp() {
   const { server, dataDir } = await startServer(true);
   const gen = new Generator(server, "world", WORKERS);
-  const steps: Array<{ clients: number; tickP99Ms: number; rttP99Ms: number; serverCpuPercent: number; within: boolean }> = [];
+  const steps: Array<{
+    clients: number;
+    tickP99Ms: number;
+    rttP99Ms: number;
+    serverCpuPercent: number;
+    within: boolean;
+  }> = [];
   let held = 0;
   let failed = 0;
   try {
@@ -261,8 +326,19 @@ async function runRamp() {
       const f = serverFigures(before, after, (performance.now() - t0) / 1000, r.connected);
       const rttP99Ms = quantile(r.rtt, 0.99);
       const within = f.tickP99Ms <= RAMP.tickLimitMs && rttP99Ms <= RAMP.rttLimitMs && r.failed === 0;
-      steps.push({ clients: r.connected, tickP99Ms: f.tickP99Ms, rttP99Ms, serverCpuPercent: f.serverCpuPercent, within });
-      progress("ramp", clients, RAMP.max, `${r.connected} clients: tick p99 ${f.tickP99Ms.toFixed(1)} ms, rtt p99 ${rttP99Ms.toFixed(1)} ms`);
+      steps.push({
+        clients: r.connected,
+        tickP99Ms: f.tickP99Ms,
+        rttP99Ms,
+        serverCpuPercent: f.serverCpuPercent,
+        within,
+      });
+      progress(
+        "ramp",
+        clients,
+        RAMP.max,
+        `${r.connected} clients: tick p99 ${f.tickP99Ms.toFixed(1)} ms, rtt p99 ${rttP99Ms.toFixed(1)} ms`,
+      );
       if (!within) break;
       held = r.connected;
     }
@@ -285,14 +361,20 @@ async function runRamp() {
 // --- results ----------------------------------------------------------------------------------
 
 const fmt = (n: unknown, digits = 1) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "—");
-const codes = (o: Record<string, number> | undefined) => (o && Object.keys(o).length ? Object.entries(o).map(([c, n]) => `${c} ${n}`).join(", ") : "none");
+const codes = (o: Record<string, number> | undefined) =>
+  o && Object.keys(o).length
+    ? Object.entries(o)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(", ")
+    : "none";
 
 function markdown(results: any[]): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`;
   const rows = results
     .filter((r) => r.scenario !== "ramp")
-    .map((r) =>
-      `| ${r.scenario} | ${r.clientsHeld}/${r.clientsAsked} (${r.joinsFailed} failed) | ${fmt(r.serverCpuPercent, 0)} % | ${fmt(r.rssMb, 0)} MB | ${fmt(r.tickP50Ms, 2)} / ${fmt(r.tickP99Ms, 2)} ms | ${fmt(r.rttP50Ms)} / ${fmt(r.rttP99Ms)} ms | ${fmt(r.bytesPerSecPerClient / 1000, 2)} KB/s | ${fmt(r.eventsWrittenPerSec, 0)} / ${r.eventsLost} | ${codes(r.botRejects)} | ${fmt(r.generatorCpuPercent, 0)} % |`,
+    .map(
+      (r) =>
+        `| ${r.scenario} | ${r.clientsHeld}/${r.clientsAsked} (${r.joinsFailed} failed) | ${fmt(r.serverCpuPercent, 0)} % | ${fmt(r.rssMb, 0)} MB | ${fmt(r.tickP50Ms, 2)} / ${fmt(r.tickP99Ms, 2)} ms | ${fmt(r.rttP50Ms)} / ${fmt(r.rttP99Ms)} ms | ${fmt(r.bytesPerSecPerClient / 1000, 2)} KB/s | ${fmt(r.eventsWrittenPerSec, 0)} / ${r.eventsLost} | ${codes(r.botRejects)} | ${fmt(r.generatorCpuPercent, 0)} % |`,
     );
   const ramp = results.find((r) => r.scenario === "ramp");
   const world = results.find((r) => r.scenario === "world-500");
@@ -305,9 +387,21 @@ function markdown(results: any[]): string {
     ...rows,
   ];
   const dungeons = results.find((r) => r.scenario === "dungeons-100x4");
-  if (dungeons?.eventLogCapacity) lines.push("", `Event log: play in dungeons-100x4 produced ${fmt(dungeons.eventsWrittenPerSec, 0)} events/s, all written (${dungeons.eventsLost} lost); the log alone persists ${fmt(dungeons.eventLogCapacity.eventsPerSec, 0)} events/s into SQLite on this machine (${dungeons.eventLogCapacity.lost} lost).`);
-  if (world && noaoi) lines.push("", `AOI ratio: ${fmt(world.bytesPerSecPerClient / 1000, 2)} KB/s per client with interest management against ${fmt(noaoi.bytesPerSecPerClient / 1000, 2)} KB/s without: ${fmt(noaoi.bytesPerSecPerClient / world.bytesPerSecPerClient, 1)}× less.`);
-  if (ramp) lines.push("", `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %`).join("; ")}.`);
+  if (dungeons?.eventLogCapacity)
+    lines.push(
+      "",
+      `Event log: play in dungeons-100x4 produced ${fmt(dungeons.eventsWrittenPerSec, 0)} events/s, all written (${dungeons.eventsLost} lost); the log alone persists ${fmt(dungeons.eventLogCapacity.eventsPerSec, 0)} events/s into SQLite on this machine (${dungeons.eventLogCapacity.lost} lost).`,
+    );
+  if (world && noaoi)
+    lines.push(
+      "",
+      `AOI ratio: ${fmt(world.bytesPerSecPerClient / 1000, 2)} KB/s per client with interest management against ${fmt(noaoi.bytesPerSecPerClient / 1000, 2)} KB/s without: ${fmt(noaoi.bytesPerSecPerClient / world.bytesPerSecPerClient, 1)}× less.`,
+    );
+  if (ramp)
+    lines.push(
+      "",
+      `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %`).join("; ")}.`,
+    );
   return lines.join("\n") + "\n";
 }
 
@@ -315,7 +409,8 @@ async function main() {
   const wanted = positionals.length ? positionals : [...SCENARIOS.map((s) => s.name), "ramp"];
   for (const name of wanted) {
     const scenario = SCENARIOS.find((s) => s.name === name);
-    if (!scenario && name !== "ramp") throw new Error(`unknown scenario "${name}"; known: ${[...SCENARIOS.map((s) => s.name), "ramp"].join(", ")}`);
+    if (!scenario && name !== "ramp")
+      throw new Error(`unknown scenario "${name}"; known: ${[...SCENARIOS.map((s) => s.name), "ramp"].join(", ")}`);
     const result = scenario ? await runScenario(scenario) : await runRamp();
     // Measured once the server and the bots are gone, so that nothing else competes for the CPU.
     if (scenario?.kind === "dungeon") Object.assign(result, { eventLogCapacity: await eventLogCapacity() });

@@ -24,7 +24,11 @@ export class ServerProcess {
   output = "";
   readonly url: string;
 
-  constructor(readonly port: number, readonly dataDir: string, readonly env: Record<string, string> = {}) {
+  constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    readonly env: Record<string, string> = {},
+  ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
@@ -52,7 +56,9 @@ export class ServerProcess {
     this.child.stderr!.on("data", keep);
     await new Promise<void>((resolve, reject) => {
       this.child.on("message", (m) => m === "ready" && resolve());
-      this.child.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)));
+      this.child.once("exit", (code) =>
+        reject(new Error(`server exited with ${code} before it was ready:\n${this.output}`)),
+      );
     });
   }
 

@@ -16,7 +16,14 @@ export interface WorkerInit {
 
 export type ToWorker = { type: "add"; count: number } | { type: "report" } | { type: "stop" };
 export type FromWorker =
-  | { type: "report"; rtt: number[]; rejects: Record<string, number>; connected: number; failed: number; joining: number }
+  | {
+      type: "report";
+      rtt: number[];
+      rejects: Record<string, number>;
+      connected: number;
+      failed: number;
+      joining: number;
+    }
   | { type: "stopped" };
 
 const init = workerData as WorkerInit;
@@ -32,8 +39,11 @@ const JOIN_CONCURRENCY = 16;
 const queue: Array<() => Promise<void>> = [];
 let active = 0;
 
-const strike = fetch(`${init.httpUrl}/api/abilities/strike`).then((r) => r.json() as Promise<{ range: number; cooldownMs: number }>);
-const map = init.kind === "world" ? fetchMap(init.httpUrl, "worlds", "meadow") : fetchMap(init.httpUrl, "dungeons", "crypt");
+const strike = fetch(`${init.httpUrl}/api/abilities/strike`).then(
+  (r) => r.json() as Promise<{ range: number; cooldownMs: number }>,
+);
+const map =
+  init.kind === "world" ? fetchMap(init.httpUrl, "worlds", "meadow") : fetchMap(init.httpUrl, "dungeons", "crypt");
 
 function pump(): void {
   while (active < JOIN_CONCURRENCY && queue.length > 0) {
@@ -49,7 +59,10 @@ async function joinOne(index: number, run = 0): Promise<void> {
   joining++;
   const client = new Client(init.endpoint);
   try {
-    const options = init.kind === "world" ? { world: "meadow", device: "desktop" } : { dungeon: "crypt", party: `bench-${Math.floor(index / 4)}-${run}` };
+    const options =
+      init.kind === "world"
+        ? { world: "meadow", device: "desktop" }
+        : { dungeon: "crypt", party: `bench-${Math.floor(index / 4)}-${run}` };
     const { room, welcome } = await joinAsGuest(client, init.httpUrl, init.kind, options, `bot-${index}`);
     room.reconnection.enabled = false;
     rooms.add(room);
@@ -69,7 +82,13 @@ async function joinOne(index: number, run = 0): Promise<void> {
       brain.onOver = () => {
         brain.stop();
         brains.delete(brain);
-        void room.leave().then(() => queue.push(() => joinOne(index, run + 1)), () => undefined).then(pump);
+        void room
+          .leave()
+          .then(
+            () => queue.push(() => joinOne(index, run + 1)),
+            () => undefined,
+          )
+          .then(pump);
       };
       brain.start();
     }
@@ -88,7 +107,14 @@ port.on("message", async (msg: ToWorker) => {
     }
     pump();
   } else if (msg.type === "report") {
-    const report: FromWorker = { type: "report", rtt: stats.rtt, rejects: stats.rejects, connected, failed, joining: joining + queue.length };
+    const report: FromWorker = {
+      type: "report",
+      rtt: stats.rtt,
+      rejects: stats.rejects,
+      connected,
+      failed,
+      joining: joining + queue.length,
+    };
     // Start a fresh window; the brains keep the same object, so swap its contents.
     stats.rtt = [];
     stats.rejects = {};

@@ -19,7 +19,11 @@ export const newStats = (): BotStats => ({ rtt: [], rejects: {} });
 
 /** A guest account on `httpUrl`; throws on failure. */
 export async function guestToken(httpUrl: string, name: string): Promise<string> {
-  const res = await fetch(`${httpUrl}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+  const res = await fetch(`${httpUrl}/auth/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
   if (res.status !== 201) throw new Error(`guest login: HTTP ${res.status}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -31,14 +35,22 @@ export async function fetchMap(httpUrl: string, kind: "worlds" | "dungeons", id:
 }
 
 const dist = (a: { x: number; y: number }, b: { x: number; y: number }) => Math.hypot(a.x - b.x, a.y - b.y);
-const near = (a: { x: number; y: number }, b: { x: number; y: number }) => Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
+const near = (a: { x: number; y: number }, b: { x: number; y: number }) =>
+  Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
 
 /** Joins `roomName` with a fresh guest and waits for the welcome and the own body. */
-export async function joinAsGuest(client: Client, httpUrl: string, roomName: string, options: Record<string, unknown>, name: string) {
+export async function joinAsGuest(
+  client: Client,
+  httpUrl: string,
+  roomName: string,
+  options: Record<string, unknown>,
+  name: string,
+) {
   client.auth.token ||= await guestToken(httpUrl, name);
   const room = await client.joinOrCreate(roomName, options);
   // Broadcasts may arrive before a brain takes over; they are fine to drop.
-  for (const type of ["chat", "combat", "pong", "phase", "cleared", "failed", "reject"]) room.onMessage(type, () => undefined);
+  for (const type of ["chat", "combat", "pong", "phase", "cleared", "failed", "reject"])
+    room.onMessage(type, () => undefined);
   const welcome = await new Promise<any>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no welcome within 10 s")), 10_000);
     room.onMessage("welcome", (w) => {
@@ -83,7 +95,12 @@ abstract class Brain {
   }
 
   /** A legal step toward `to`: 80 % of what the time since the last step earned. */
-  protected stepToward(from: { x: number; y: number }, to: { x: number; y: number }, elapsedMs: number, stopShort = 0): { x: number; y: number } | null {
+  protected stepToward(
+    from: { x: number; y: number },
+    to: { x: number; y: number },
+    elapsedMs: number,
+    stopShort = 0,
+  ): { x: number; y: number } | null {
     const d = dist(from, to) - stopShort;
     if (d <= 0.5) return null;
     // 80 % of the allowance, less a unit for the server's rounding to whole units.
@@ -95,7 +112,12 @@ abstract class Brain {
       { x: from.x + Math.sign(to.x - from.x) * len, y: from.y },
       { x: from.x, y: from.y + Math.sign(to.y - from.y) * len },
     ].map((p) => ({ x: Math.round(p.x), y: Math.round(p.y) }));
-    return candidates.find((p) => p.x >= 0 && p.y >= 0 && p.x <= this.map.width && p.y <= this.map.height && !segmentBlocked(this.map, from, p)) ?? null;
+    return (
+      candidates.find(
+        (p) =>
+          p.x >= 0 && p.y >= 0 && p.x <= this.map.width && p.y <= this.map.height && !segmentBlocked(this.map, from, p),
+      ) ?? null
+    );
   }
 
   protected abstract act(elapsedMs: number): void;
@@ -107,7 +129,13 @@ export class WorldWalker extends Brain {
   /** Moves sent and not yet seen in a patch, oldest first. */
   private readonly unacked: Array<{ x: number; y: number; at: number }> = [];
 
-  constructor(room: Room<any>, welcome: { speed: number }, map: TileMap, stats: BotStats, private readonly chatEveryMs = 60_000) {
+  constructor(
+    room: Room<any>,
+    welcome: { speed: number },
+    map: TileMap,
+    stats: BotStats,
+    private readonly chatEveryMs = 60_000,
+  ) {
     super(room, welcome, map, stats);
     // A patch that shows move k acknowledges every move before it too.
     room.onStateChange(() => {
@@ -127,12 +155,20 @@ export class WorldWalker extends Brain {
   protected act(elapsedMs: number): void {
     const me = this.me;
     if (!me) return;
-    if (Math.random() < (100 / this.chatEveryMs)) this.send("chat", { text: "hello from a bot" });
+    if (Math.random() < 100 / this.chatEveryMs) this.send("chat", { text: "hello from a bot" });
     for (let tries = 0; !this.waypoint && tries < 10; tries++) {
       const angle = Math.random() * 2 * Math.PI;
       const r = 100 + Math.random() * 300;
       const p = { x: Math.round(me.x + r * Math.cos(angle)), y: Math.round(me.y + r * Math.sin(angle)) };
-      if (p.x > 0 && p.y > 0 && p.x < this.map.width && p.y < this.map.height && !isBlockedAt(this.map, p) && !segmentBlocked(this.map, me, p)) this.waypoint = p;
+      if (
+        p.x > 0 &&
+        p.y > 0 &&
+        p.x < this.map.width &&
+        p.y < this.map.height &&
+        !isBlockedAt(this.map, p) &&
+        !segmentBlocked(this.map, me, p)
+      )
+        this.waypoint = p;
     }
     if (!this.waypoint) return;
     const next = this.stepToward(me, this.waypoint, elapsedMs);
@@ -199,7 +235,9 @@ export class DungeonFighter extends Brain {
         }
       }
     }
-    const alive = [...state.enemies.values()].filter((e: any) => e.alive).sort((a: any, b: any) => dist(me, a) - dist(me, b));
+    const alive = [...state.enemies.values()]
+      .filter((e: any) => e.alive)
+      .sort((a: any, b: any) => dist(me, a) - dist(me, b));
     if (alive.length === 0) return;
     const target: any = alive[this.slot % alive.length];
     const now = performance.now();

@@ -15,14 +15,23 @@ const PARTY = 4;
 
 cli(async (options: Options) => {
   const httpUrl = options.endpoint.replace(/^ws/, "http");
-  const strike = (await (await fetch(`${httpUrl}/api/abilities/strike`)).json()) as { range: number; cooldownMs: number };
+  const strike = (await (await fetch(`${httpUrl}/api/abilities/strike`)).json()) as {
+    range: number;
+    cooldownMs: number;
+  };
   const map = await fetchMap(httpUrl, "dungeons", dungeon);
   const client = new Client(options.endpoint);
   const stats = newStats();
   const party = Math.floor(options.clientId / PARTY);
   let run = 0;
   const play = async () => {
-    const { room, welcome } = await joinAsGuest(client, httpUrl, options.roomName, { dungeon, party: `lt-${party}-${run}` }, `hero-${options.clientId}`);
+    const { room, welcome } = await joinAsGuest(
+      client,
+      httpUrl,
+      options.roomName,
+      { dungeon, party: `lt-${party}-${run}` },
+      `hero-${options.clientId}`,
+    );
     const fighter = new DungeonFighter(room, welcome, map, stats, strike, options.clientId % PARTY);
     fighter.onOver = async () => {
       fighter.stop();

@@ -15,7 +15,13 @@ const world = String(argv.world ?? "meadow");
 cli(async (options: Options) => {
   const httpUrl = options.endpoint.replace(/^ws/, "http");
   const client = new Client(options.endpoint);
-  const { room, welcome } = await joinAsGuest(client, httpUrl, options.roomName, { world, device: "desktop" }, `bot-${options.clientId}`);
+  const { room, welcome } = await joinAsGuest(
+    client,
+    httpUrl,
+    options.roomName,
+    { world, device: "desktop" },
+    `bot-${options.clientId}`,
+  );
   const stats = newStats();
   new WorldWalker(room, welcome, await fetchMap(httpUrl, "worlds", world), stats).start();
   room.onLeave((code) => console.log(`${room.sessionId} left (${code}); refusals: ${JSON.stringify(stats.rejects)}`));

@@ -24,11 +24,23 @@ import type { Services } from "./rooms/services.js";
 
 export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);
-  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves });
-  const events = new EventLog(store, log.child({ component: "events" }), { flushMs: 250, ttlMs: cfg.eventTtlSec * 1000, maxBuffered: 200_000 });
+  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), {
+    intervalMs: cfg.saveIntervalMs,
+    maxPending: cfg.maxPendingSaves,
+  });
+  const events = new EventLog(store, log.child({ component: "events" }), {
+    flushMs: 250,
+    ttlMs: cfg.eventTtlSec * 1000,
+    maxBuffered: 200_000,
+  });
   const redis = cfg.redisUrl ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" })) : undefined;
-  if (redis) log.info({ url: redactUrl(cfg.redisUrl!), publicAddress: cfg.publicAddress }, "using Redis presence and driver");
-  const metrics = new Metrics({ saves: () => profiles.snapshot(), events: () => events.snapshot(), redisUp: redis && (() => (redis.up ? 1 : 0)) });
+  if (redis)
+    log.info({ url: redactUrl(cfg.redisUrl!), publicAddress: cfg.publicAddress }, "using Redis presence and driver");
+  const metrics = new Metrics({
+    saves: () => profiles.snapshot(),
+    events: () => events.snapshot(),
+    redisUp: redis && (() => (redis.up ? 1 : 0)),
+  });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
   return {
     config: cfg,
@@ -78,7 +90,11 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
         events.stop();
         await Promise.all([profiles.flushAll(), events.flush()]);
         const unsaved = profiles.pending + events.snapshot().buffered;
-        if (unsaved > 0) log.error({ profiles: profiles.pending, events: events.snapshot().buffered }, "stopping with unsaved data: the store refused the last writes");
+        if (unsaved > 0)
+          log.error(
+            { profiles: profiles.pending, events: events.snapshot().buffered },
+            "stopping with unsaved data: the store refused the last writes",
+          );
         else log.info("stopped; every profile and event saved");
         await store.close();
         await services.redis?.close();

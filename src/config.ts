@@ -24,13 +24,16 @@ const flag = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+  );
 
 /** A duration variable: seconds, or a number with s, m, h or d. */
 const duration = (fallback: string, minSec: number, maxSec: number) =>
@@ -40,7 +43,10 @@ const duration = (fallback: string, minSec: number, maxSec: number) =>
     .transform((v, ctx) => {
       const sec = parseDurationSec(v);
       if (sec === undefined || sec < minSec || sec > maxSec) {
-        ctx.addIssue({ code: "custom", message: `must be a duration from ${minSec}s to ${maxSec / 86400}d, like 3600, 90m, 12h or 7d` });
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a duration from ${minSec}s to ${maxSec / 86400}d, like 3600, 90m, 12h or 7d`,
+        });
         return z.NEVER;
       }
       return sec;
@@ -126,7 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production) {
     if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
     if (!e.ADMIN_USER) {
-      throw new ConfigError("Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production");
+      throw new ConfigError(
+        "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
+      );
     }
   }
 

@@ -22,4 +22,7 @@ const log = createLogger(cfg);
 process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
 const services = await createServices(cfg, log);
 await serve(createApp(services), cfg.port);
-log.info({ port: cfg.port, env: cfg.env, store: services.store.kind, monitor: cfg.admin ? "on" : "off" }, "Realmgate is listening");
+log.info(
+  { port: cfg.port, env: cfg.env, store: services.store.kind, monitor: cfg.admin ? "on" : "off" },
+  "Realmgate is listening",
+);

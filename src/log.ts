@@ -7,7 +7,18 @@ import type { Config } from "./config.js";
 
 export type { Logger };
 
-const REDACT = ["token", "password", "passwordHash", "authorization", "jwtSecret", "*.token", "*.password", "*.passwordHash", "*.authorization", "req.headers.authorization"];
+const REDACT = [
+  "token",
+  "password",
+  "passwordHash",
+  "authorization",
+  "jwtSecret",
+  "*.token",
+  "*.password",
+  "*.passwordHash",
+  "*.authorization",
+  "req.headers.authorization",
+];
 
 export function createLogger(config: Pick<Config, "logLevel" | "production">): Logger {
   return pino({
@@ -16,6 +27,11 @@ export function createLogger(config: Pick<Config, "logLevel" | "production">): L
     redact: { paths: REDACT, censor: "[redacted]" },
     ...(config.production
       ? {}
-      : { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,service" } } }),
+      : {
+          transport: {
+            target: "pino-pretty",
+            options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,service" },
+          },
+        }),
   });
 }

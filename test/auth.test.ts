@@ -34,10 +34,21 @@ describe("auth: tokens", () => {
 
   it("refuses tokens signed with another key, another algorithm, or none", async () => {
     const other = await new Tokens("o".repeat(48), 3600).sign({ userId: "u1", name: "Ann" });
-    const hs512 = await new SignJWT({ name: "Ann" }).setProtectedHeader({ alg: "HS512" }).setSubject("u1").setIssuer("realmgate").setExpirationTime("1h").sign(key);
-    const body = Buffer.from(JSON.stringify({ sub: "u1", name: "Ann", iss: "realmgate", exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url");
+    const hs512 = await new SignJWT({ name: "Ann" })
+      .setProtectedHeader({ alg: "HS512" })
+      .setSubject("u1")
+      .setIssuer("realmgate")
+      .setExpirationTime("1h")
+      .sign(key);
+    const body = Buffer.from(
+      JSON.stringify({ sub: "u1", name: "Ann", iss: "realmgate", exp: Math.floor(Date.now() / 1000) + 600 }),
+    ).toString("base64url");
     const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${body}.`;
-    const noExp = await new SignJWT({ name: "Ann" }).setProtectedHeader({ alg: "HS256" }).setSubject("u1").setIssuer("realmgate").sign(key);
+    const noExp = await new SignJWT({ name: "Ann" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("u1")
+      .setIssuer("realmgate")
+      .sign(key);
     for (const token of [other, hs512, none, noExp, "garbage"]) {
       assert.deepEqual(await tokens.verify(token), { ok: false, reason: "invalid" }, token);
     }

@@ -12,7 +12,11 @@ import { newProfile } from "../src/rules/profile.js";
 import { eventually, freePort, isAt, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
 
 async function guestAt(server: ServerProcess) {
-  const res = await fetch(`${server.url}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${server.url}/auth/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   return (await res.json()) as { token: string; userId: string; name: string };
 }
 
@@ -28,10 +32,16 @@ async function joinWorld(server: ServerProcess, token: string, world: string) {
 }
 
 async function instances(server: ServerProcess) {
-  return (await (await fetch(`${server.url}/api/instances?room=world`)).json()) as Array<{ roomId: string; world: string; processId: string; players: number }>;
+  return (await (await fetch(`${server.url}/api/instances?room=world`)).json()) as Array<{
+    roomId: string;
+    world: string;
+    processId: string;
+    players: number;
+  }>;
 }
 
-const health = async (server: ServerProcess) => (await fetch(`${server.url}/health`)).json() as Promise<{ status: string; down?: string[] }>;
+const health = async (server: ServerProcess) =>
+  (await fetch(`${server.url}/health`)).json() as Promise<{ status: string; down?: string[] }>;
 
 if (!RedisServer.available()) {
   console.log("Cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
@@ -49,7 +59,11 @@ if (!RedisServer.available()) {
       redis = new RedisServer(await freePort());
       await redis.start();
       const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}`, RECONNECT_SECONDS: "2" });
+      const env = (port: number) => ({
+        REDIS_URL: redis.url,
+        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+        RECONNECT_SECONDS: "2",
+      });
       a = new ServerProcess(pa, dataDir, env(pa));
       b = new ServerProcess(pb, dataDir, env(pb));
       await a.start();
@@ -80,7 +94,15 @@ if (!RedisServer.available()) {
       const keeper = await guestAt(b);
       const dunesHolder = await joinWorld(b, keeper.token, "dunes");
       const store = new SqliteStore(join(dataDir, "realmgate.db"));
-      await store.saveProfile({ ...newProfile(user), hp: 64, inventory: [{ item: "stone", qty: 5 }], location: { world: "meadow", x: 1870, y: 1000 } }, "cluster-setup");
+      await store.saveProfile(
+        {
+          ...newProfile(user),
+          hp: 64,
+          inventory: [{ item: "stone", qty: 5 }],
+          location: { world: "meadow", x: 1870, y: 1000 },
+        },
+        "cluster-setup",
+      );
       await store.close();
 
       const source = await joinWorld(a, user.token, "meadow");
@@ -99,7 +121,9 @@ if (!RedisServer.available()) {
       await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
       assert.equal(arrived.roomId, dunesHolder.room.roomId);
       assert.equal(arrived.state.players.get(arrived.sessionId).hp, 64);
-      const me = (await (await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })).json()) as any;
+      const me = (await (
+        await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })
+      ).json()) as any;
       assert.deepEqual(me.inventory, [{ item: "stone", qty: 5 }]);
       assert.equal(me.location.world, "dunes");
       const bodies = (await instances(a)).reduce((n, i) => n + i.players, 0);
@@ -111,7 +135,10 @@ if (!RedisServer.available()) {
       const u1 = await guestAt(a);
       const u2 = await guestAt(b);
       const player = await joinWorld(a, u1.token, "meadow");
-      const start = { x: player.room.state.players.get(player.room.sessionId).x, y: player.room.state.players.get(player.room.sessionId).y };
+      const start = {
+        x: player.room.state.players.get(player.room.sessionId).x,
+        y: player.room.state.players.get(player.room.sessionId).y,
+      };
 
       await redis.kill();
       await eventually(async () => (await health(a)).down?.includes("redis") ?? false, 15_000, "A reports Redis down");
@@ -121,13 +148,22 @@ if (!RedisServer.available()) {
       const tick = player.room.state.tick;
       await until(player.room, () => player.room.state.tick > tick + 5, 5000, "ticks advance");
       player.room.send("move", { seq: 1, x: start.x + 5, y: start.y });
-      await until(player.room, () => isAt(player.room.state.players.get(player.room.sessionId), { x: start.x + 5, y: start.y }), 5000, "move accepted");
+      await until(
+        player.room,
+        () => isAt(player.room.state.players.get(player.room.sessionId), { x: start.x + 5, y: start.y }),
+        5000,
+        "move accepted",
+      );
 
       // New joins fail fast with a clear error.
       await assert.rejects(joinWorld(b, u2.token, "meadow"), /presence\/unavailable/);
 
       await redis.start();
-      await eventually(async () => (await health(a)).status === "ok" && (await health(b)).status === "ok", 20_000, "both healthy again");
+      await eventually(
+        async () => (await health(a)).status === "ok" && (await health(b)).status === "ok",
+        20_000,
+        "both healthy again",
+      );
       const late = await joinWorld(b, u2.token, "dunes");
       assert.equal(late.room.state.world, "dunes");
       await Promise.all([late.room.leave(), player.room.leave()]);

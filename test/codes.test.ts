@@ -11,7 +11,11 @@ const documented = new Set([...doc.matchAll(/`([a-z_]+\/[a-z_]+)`/g)].map((m) =>
 
 describe("protocol codes", () => {
   it("documents every reject, HTTP and join code", () => {
-    for (const code of [...Object.values(RejectCode), ...Object.values(HttpErrorCode), ...Object.values(JoinErrorCode)]) {
+    for (const code of [
+      ...Object.values(RejectCode),
+      ...Object.values(HttpErrorCode),
+      ...Object.values(JoinErrorCode),
+    ]) {
       assert.ok(documented.has(code), `${code} is missing from docs/PROTOCOL.md`);
     }
   });

@@ -28,17 +28,23 @@ describe("config", () => {
       [{ TOKEN_TTL: "forever" }, /^Invalid configuration: TOKEN_TTL must be a duration/],
       [{ JWT_SECRET: "short" }, /^Invalid configuration: JWT_SECRET must be at least 32 characters$/],
     ] as const) {
-      assert.throws(() => loadConfig({ DATA_DIR: tmp(), ...env }), (err: Error) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, pattern);
-        assert.doesNotMatch(err.message, /\n/);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ DATA_DIR: tmp(), ...env }),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, pattern);
+          assert.doesNotMatch(err.message, /\n/);
+          return true;
+        },
+      );
     }
   });
 
   it("never echoes a secret in an error", () => {
-    assert.throws(() => loadConfig({ JWT_SECRET: "hunter2" }), (err: Error) => !err.message.includes("hunter2"));
+    assert.throws(
+      () => loadConfig({ JWT_SECRET: "hunter2" }),
+      (err: Error) => !err.message.includes("hunter2"),
+    );
   });
 
   it("parses durations", () => {
@@ -47,9 +53,20 @@ describe("config", () => {
   });
 
   it("refuses to start in production without a JWT secret or admin credentials", () => {
-    assert.throws(() => loadConfig({ NODE_ENV: "production", ADMIN_USER: "admin", ADMIN_PASSWORD: "a-long-password" }), /JWT_SECRET is required/);
-    assert.throws(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }), /ADMIN_USER and ADMIN_PASSWORD are required/);
-    const c = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ADMIN_USER: "admin", ADMIN_PASSWORD: "a-long-password" });
+    assert.throws(
+      () => loadConfig({ NODE_ENV: "production", ADMIN_USER: "admin", ADMIN_PASSWORD: "a-long-password" }),
+      /JWT_SECRET is required/,
+    );
+    assert.throws(
+      () => loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }),
+      /ADMIN_USER and ADMIN_PASSWORD are required/,
+    );
+    const c = loadConfig({
+      NODE_ENV: "production",
+      JWT_SECRET: SECRET,
+      ADMIN_USER: "admin",
+      ADMIN_PASSWORD: "a-long-password",
+    });
     assert.equal(c.production, true);
     assert.deepEqual(c.admin, { user: "admin", password: "a-long-password" });
   });

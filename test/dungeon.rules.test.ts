@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { loadContent } from "../src/content/index.js";
 import { RejectCode } from "../src/protocol/codes.js";
 import { checkAttack, resolveAttack, rollDamage, type Combatant } from "../src/rules/combat.js";
-import { addHero, applyCommand, createDungeon, stepDungeon, PICKUP_RANGE, type DungeonCommand, type DungeonSim } from "../src/rules/dungeon.js";
+import {
+  addHero,
+  applyCommand,
+  createDungeon,
+  stepDungeon,
+  PICKUP_RANGE,
+  type DungeonCommand,
+  type DungeonSim,
+} from "../src/rules/dungeon.js";
 import { rollLoot } from "../src/rules/loot.js";
 import { levelForXp } from "../src/rules/progression.js";
 import { createRng } from "../src/rules/rng.js";
@@ -41,7 +49,10 @@ describe("rules: combat", () => {
     assert.equal(code(checkAttack(fighter({ alive: false }), fighter(), strike, 0)), RejectCode.ActorDead);
     assert.equal(code(checkAttack(fighter(), undefined, strike, 0)), RejectCode.AttackBadTarget);
     assert.equal(code(checkAttack(fighter(), fighter({ alive: false }), strike, 0)), RejectCode.AttackBadTarget);
-    assert.equal(code(checkAttack(fighter({ readyAt: { strike: 100 } }), fighter(), strike, 99)), RejectCode.AttackCooldown);
+    assert.equal(
+      code(checkAttack(fighter({ readyAt: { strike: 100 } }), fighter(), strike, 99)),
+      RejectCode.AttackCooldown,
+    );
     assert.equal(code(checkAttack(fighter({ mana: 14 }), fighter(), ability("firebolt"), 0)), RejectCode.AttackNoMana);
     assert.equal(code(checkAttack(fighter(), fighter({ x: 49 }), strike, 0)), RejectCode.AttackOutOfRange);
     assert.equal(code(checkAttack(fighter(), fighter({ x: 48 }), strike, 0)), "ok");
@@ -70,7 +81,10 @@ describe("rules: loot and progression", () => {
       assert.ok(d!.qty >= entry.minQty && d!.qty <= entry.maxQty);
     }
     const training = content.lootTables.get("training")!;
-    assert.ok(Array.from({ length: 100 }, () => rollLoot(training, rng)).every((d) => d !== null), "training always drops");
+    assert.ok(
+      Array.from({ length: 100 }, () => rollLoot(training, rng)).every((d) => d !== null),
+      "training always drops",
+    );
   });
 
   it("levels up with xp", () => {
@@ -90,13 +104,19 @@ function scriptedRun(seed: number): DungeonSim {
     for (const id of ["a", "b"]) {
       const hero = sim.heroes.get(id)!;
       if (!hero.alive) continue;
-      const target = [...sim.enemies.values()].filter((e) => e.alive).sort((p, q) => Math.hypot(p.x - hero.x, p.y - hero.y) - Math.hypot(q.x - hero.x, q.y - hero.y))[0];
+      const target = [...sim.enemies.values()]
+        .filter((e) => e.alive)
+        .sort((p, q) => Math.hypot(p.x - hero.x, p.y - hero.y) - Math.hypot(q.x - hero.x, q.y - hero.y))[0];
       if (!target) break;
       const d = Math.hypot(target.x - hero.x, target.y - hero.y);
       const command: DungeonCommand =
         d <= 45
           ? { type: "attack", target: target.id, ability: "strike" }
-          : { type: "move", x: hero.x + ((target.x - hero.x) / d) * Math.min(14, d - 40), y: hero.y + ((target.y - hero.y) / d) * Math.min(14, d - 40) };
+          : {
+              type: "move",
+              x: hero.x + ((target.x - hero.x) / d) * Math.min(14, d - 40),
+              y: hero.y + ((target.y - hero.y) / d) * Math.min(14, d - 40),
+            };
       applyCommand(sim, id, command, ctx(now));
     }
     stepDungeon(sim, { ...ctx(now), dtMs: 100 });
@@ -127,7 +147,10 @@ describe("rules: dungeon simulation", () => {
     assert.equal(sim.bossPhase, 3);
     assert.equal(sim.doorsOpen, true);
     assert.equal(sim.map, sim.dungeon.openMap);
-    assert.ok([...sim.loot.values()].some((l) => l.item === "lich-crown" || l.item === "gold-coin"), "the boss always drops");
+    assert.ok(
+      [...sim.loot.values()].some((l) => l.item === "lich-crown" || l.item === "gold-coin"),
+      "the boss always drops",
+    );
   });
 
   it("starts waiting and becomes active with the first move or attack", () => {
@@ -182,7 +205,8 @@ describe("rules: dungeon simulation", () => {
     sim.status = "active";
     Object.assign(hero, { x: 250, y: 170 });
     const before = JSON.stringify([...sim.enemies.values()].map((e) => [e.x, e.y]));
-    for (let now = 100; now < 5000; now += 100) assert.deepEqual(stepDungeon(sim, { now, rng, content, dtMs: 100 }), []);
+    for (let now = 100; now < 5000; now += 100)
+      assert.deepEqual(stepDungeon(sim, { now, rng, content, dtMs: 100 }), []);
     assert.equal(JSON.stringify([...sim.enemies.values()].map((e) => [e.x, e.y])), before);
     assert.equal(hero.hp, 100);
   });

@@ -54,7 +54,9 @@ describe("dungeon room", function () {
 
   it("holds at most 4 heroes in a party's instance", async () => {
     const name = `full-${Math.random()}`;
-    const heroes = await Promise.all([1, 2, 3, 4].map(() => Bot.join(app, { dungeon: "training", party: name }, undefined, "dungeon")));
+    const heroes = await Promise.all(
+      [1, 2, 3, 4].map(() => Bot.join(app, { dungeon: "training", party: name }, undefined, "dungeon")),
+    );
     const fifth = await Bot.join(app, { dungeon: "training", party: name }, undefined, "dungeon");
     assert.notEqual(fifth.room.roomId, heroes[0].room.roomId);
     await Promise.all([...heroes, fifth].map((bot) => bot.leave()));
@@ -146,7 +148,9 @@ describe("dungeon room", function () {
     const phases: number[] = [];
     a.room.onMessage("phase", (p: any) => phases.push(p.bossPhase));
     let heroHits = 0;
-    a.room.onMessage("combat", (c: any) => c.target === a.room.sessionId || c.target === b.room.sessionId ? heroHits++ : undefined);
+    a.room.onMessage("combat", (c: any) =>
+      c.target === a.room.sessionId || c.target === b.room.sessionId ? heroHits++ : undefined,
+    );
     const cleared = nextMessage(a.room, "cleared", 90_000);
     await Promise.all([fight(a, strike), fight(b, strike)]);
     assert.equal(a.room.state.status, "cleared", `status ${a.room.state.status}`);
@@ -187,7 +191,11 @@ describe("dungeon clean-up", () => {
       const server = room(app, bot.room.roomId);
       const disposed = new Promise<void>((resolve) => server["_events"].once("dispose", () => resolve()));
       await bot.leave();
-      assert.equal((await matchMaker.query({ roomId: bot.room.roomId })).length, 1, "still there during the grace time");
+      assert.equal(
+        (await matchMaker.query({ roomId: bot.room.roomId })).length,
+        1,
+        "still there during the grace time",
+      );
       await disposed;
       await until(bot.room, () => true);
       assert.equal((await matchMaker.query({ roomId: bot.room.roomId })).length, 0);

@@ -13,11 +13,19 @@ const basic = (user: string, pass: string) => "Basic " + Buffer.from(`${user}:${
 describe("event log", () => {
   it("numbers events per room from 1, writes them in batches, and counts what a full buffer drops", async () => {
     const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), "realmgate-events-")), "db"));
-    const log = new EventLog(store, pino({ level: "silent" }), { flushMs: 1000, ttlMs: 60_000, maxBuffered: 3, batchSize: 2 });
+    const log = new EventLog(store, pino({ level: "silent" }), {
+      flushMs: 1000,
+      ttlMs: 60_000,
+      maxBuffered: 3,
+      batchSize: 2,
+    });
     assert.deepEqual([log.record("a", "x", {}), log.record("a", "x", {}), log.record("b", "x", {})], [1, 2, 1]);
     await log.flush();
     assert.deepEqual(log.snapshot(), { buffered: 0, written: 3, lost: 0, failures: 0, consecutiveFailures: 0 });
-    assert.deepEqual((await store.eventsAfter("a", 0, 10)).map((e) => e.seq), [1, 2]);
+    assert.deepEqual(
+      (await store.eventsAfter("a", 0, 10)).map((e) => e.seq),
+      [1, 2],
+    );
 
     await store.close(); // the store goes down: events wait, then the oldest are dropped and counted
     for (let i = 0; i < 5; i++) log.record("a", "y", { i });
@@ -44,13 +52,25 @@ describe("GET /api/events/:roomId", () => {
     const asPlayer = await http(app, "GET", `/api/events/${roomId}`, undefined, bot.user.token);
     assert.equal(asPlayer.status, 200);
     const rejects = asPlayer.body.events.filter((e: any) => e.type === "reject");
-    assert.deepEqual(rejects.map((e: any) => e.data.code), ["move/too_fast", "chat/empty"]);
-    assert.deepEqual(asPlayer.body.events.map((e: any) => e.seq), asPlayer.body.events.map((_: unknown, i: number) => i + 1), "numbered from 1 without gaps");
+    assert.deepEqual(
+      rejects.map((e: any) => e.data.code),
+      ["move/too_fast", "chat/empty"],
+    );
+    assert.deepEqual(
+      asPlayer.body.events.map((e: any) => e.seq),
+      asPlayer.body.events.map((_: unknown, i: number) => i + 1),
+      "numbered from 1 without gaps",
+    );
 
     const after1 = await http(app, "GET", `/api/events/${roomId}?after=1`, undefined, bot.user.token);
-    assert.deepEqual(after1.body.events.map((e: any) => e.seq), asPlayer.body.events.slice(1).map((e: any) => e.seq));
+    assert.deepEqual(
+      after1.body.events.map((e: any) => e.seq),
+      asPlayer.body.events.slice(1).map((e: any) => e.seq),
+    );
 
-    const admin = await fetch(`${app.url}/api/events/${roomId}`, { headers: { authorization: basic("admin", "correct-horse-battery") } });
+    const admin = await fetch(`${app.url}/api/events/${roomId}`, {
+      headers: { authorization: basic("admin", "correct-horse-battery") },
+    });
     assert.equal(admin.status, 200);
     assert.equal(((await admin.json()) as any).events.length, asPlayer.body.events.length);
 
@@ -59,7 +79,9 @@ describe("GET /api/events/:roomId", () => {
     assert.equal(denied.status, 403);
     assert.equal(denied.body.error.code, "auth/forbidden");
     assert.equal((await http(app, "GET", `/api/events/${roomId}`)).status, 401);
-    const wrongAdmin = await fetch(`${app.url}/api/events/${roomId}`, { headers: { authorization: basic("admin", "wrong") } });
+    const wrongAdmin = await fetch(`${app.url}/api/events/${roomId}`, {
+      headers: { authorization: basic("admin", "wrong") },
+    });
     assert.equal(wrongAdmin.status, 401);
     assert.equal((await http(app, "GET", `/api/events/${roomId}?after=-1`, undefined, bot.user.token)).status, 400);
     await bot.leave();

@@ -8,13 +8,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Client } from "@colyseus/sdk";
-import { Bot, freePort, guest, http, isAt, nextMessage, ServerProcess, startApp, until, type TestApp } from "./helpers.js";
+import {
+  Bot,
+  freePort,
+  guest,
+  http,
+  isAt,
+  nextMessage,
+  ServerProcess,
+  startApp,
+  until,
+  type TestApp,
+} from "./helpers.js";
 
 const SAVE_INTERVAL_MS = 1000;
 const SERVER_ENV = { SAVE_INTERVAL_MS: String(SAVE_INTERVAL_MS) };
 
 async function joinAndWalk(server: ServerProcess) {
-  const user = (await fetch(`${server.url}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.json())) as {
+  const user = (await fetch(`${server.url}/auth/guest`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  }).then((r) => r.json())) as {
     token: string;
     userId: string;
     name: string;
@@ -118,7 +133,9 @@ describe("faults: the store refuses writes", function () {
       await bot.leave();
       assert.ok(profiles.pending >= 1);
 
-      const saved = new Promise<void>((resolve) => profiles.on("saved", (userId) => userId === bot.user.userId && resolve()));
+      const saved = new Promise<void>((resolve) =>
+        profiles.on("saved", (userId) => userId === bot.user.userId && resolve()),
+      );
       locker.exec("COMMIT");
       await saved;
       assert.equal(profiles.pending, 0);

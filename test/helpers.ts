@@ -30,7 +30,14 @@ export interface TestApp {
 export async function startApp(env: Record<string, string> = {}, worlds?: WorldTemplate[]): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "realmgate-test-"));
   const port = await freePort();
-  const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent", RECONNECT_SECONDS: "5", AUTH_RATE_PER_MIN: "0", ...env });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    RECONNECT_SECONDS: "5",
+    AUTH_RATE_PER_MIN: "0",
+    ...env,
+  });
   const services = await createServices(config, createLogger(config), loadContent(worlds));
   const colyseus = await boot(createApp(services) as Parameters<typeof boot>[0], port);
   return {
@@ -70,7 +77,12 @@ export function sdk(app: TestApp, token?: string): Client {
 }
 
 /** Resolves with the next message of `type` on `room` (and rejects after `ms`). */
-export function nextMessage<T = any>(room: Room, type: string, ms = 5000, where: (m: T) => boolean = () => true): Promise<T> {
+export function nextMessage<T = any>(
+  room: Room,
+  type: string,
+  ms = 5000,
+  where: (m: T) => boolean = () => true,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -104,24 +116,43 @@ export function until(room: Room, predicate: () => boolean, ms = 5000, what = "c
 }
 
 /** Positions travel as float32 when that keeps 1e-4 precision, so compare within that. */
-export const isAt = (a: { x: number; y: number }, b: { x: number; y: number }) => Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
+export const isAt = (a: { x: number; y: number }, b: { x: number; y: number }) =>
+  Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
 
 /** A test player: an SDK room with a `seq` counter and helpers that wait on the server's answers. */
 export class Bot {
   seq = 0;
   private lastAck = performance.now();
 
-  constructor(readonly client: Client, readonly room: Room, readonly welcome: any, readonly user: { token: string; userId: string; name: string }) {
+  constructor(
+    readonly client: Client,
+    readonly room: Room,
+    readonly welcome: any,
+    readonly user: { token: string; userId: string; name: string },
+  ) {
     // Messages a test does not wait for are fine to drop (the SDK warns about unhandled types).
-    for (const type of ["reject", "chat", "pong", "gathered", "combat", "picked", "phase", "cleared", "failed"]) room.onMessage(type, () => undefined);
+    for (const type of ["reject", "chat", "pong", "gathered", "combat", "picked", "phase", "cleared", "failed"])
+      room.onMessage(type, () => undefined);
   }
 
-  static async join(app: TestApp, options: Record<string, unknown> = {}, user?: { token: string; userId: string; name: string }, roomName = "world"): Promise<Bot> {
+  static async join(
+    app: TestApp,
+    options: Record<string, unknown> = {},
+    user?: { token: string; userId: string; name: string },
+    roomName = "world",
+  ): Promise<Bot> {
     user ??= await guest(app, `P${Math.floor(Math.random() * 1e6)}`);
     const client = sdk(app, user.token);
     const room = await client.joinOrCreate(roomName, options);
     const welcome = await nextMessage(room, "welcome");
-    await until(room, () => room.state.players?.get?.(room.sessionId) !== undefined || room.state.heroes?.get?.(room.sessionId) !== undefined, 5000, "own body");
+    await until(
+      room,
+      () =>
+        room.state.players?.get?.(room.sessionId) !== undefined ||
+        room.state.heroes?.get?.(room.sessionId) !== undefined,
+      5000,
+      "own body",
+    );
     return new Bot(client, room, welcome, user);
   }
 
@@ -171,7 +202,12 @@ export class Bot {
     });
     this.send("move", target);
     try {
-      await until(this.room, () => refused !== undefined || isAt(this.me, target), 5000, `move to ${target.x},${target.y}`);
+      await until(
+        this.room,
+        () => refused !== undefined || isAt(this.me, target),
+        5000,
+        `move to ${target.x},${target.y}`,
+      );
     } finally {
       off();
     }
@@ -250,7 +286,11 @@ export class RedisServer {
 
   /** Starts it and resolves once it accepts connections. */
   start(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     this.child = child;
     return new Promise((resolve, reject) => {
       let out = "";

@@ -24,7 +24,13 @@ describe("HTTP: auth, profile, content, health", () => {
     const taken = await http(app, "POST", "/auth/register", { username: "FRANK_1", password: "password2" });
     assert.equal(taken.status, 409);
     assert.equal(taken.body.error.code, "auth/username_taken");
-    for (const body of [{ username: "ab", password: "password1" }, { username: "bad name", password: "password1" }, { username: "gina", password: "short" }, { username: "x".repeat(21), password: "password1" }, {}]) {
+    for (const body of [
+      { username: "ab", password: "password1" },
+      { username: "bad name", password: "password1" },
+      { username: "gina", password: "short" },
+      { username: "x".repeat(21), password: "password1" },
+      {},
+    ]) {
       const res = await http(app, "POST", "/auth/register", body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.error.code, "input/invalid");
@@ -53,7 +59,16 @@ describe("HTTP: auth, profile, content, health", () => {
     assert.equal(me.status, 200);
     assert.deepEqual(
       { ...me.body, hp: undefined },
-      { userId: user.userId, name: "Ivy", level: 1, xp: 0, gold: 0, inventory: [], location: { world: "meadow", x: 1000, y: 1000 }, hp: undefined },
+      {
+        userId: user.userId,
+        name: "Ivy",
+        level: 1,
+        xp: 0,
+        gold: 0,
+        inventory: [],
+        location: { world: "meadow", x: 1000, y: 1000 },
+        hp: undefined,
+      },
     );
     assert.equal((await http(app, "GET", "/api/me")).status, 401);
     const bad = await http(app, "GET", "/api/me", undefined, user.token.slice(0, -2) + "xx");
@@ -69,7 +84,11 @@ describe("HTTP: auth, profile, content, health", () => {
     const missing = await http(app, "GET", "/api/worlds/atlantis");
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, "content/not_found");
-    for (const [method, path] of [["GET", "/api/nothing-here"], ["GET", "/nope"], ["POST", "/health"]]) {
+    for (const [method, path] of [
+      ["GET", "/api/nothing-here"],
+      ["GET", "/nope"],
+      ["POST", "/health"],
+    ]) {
       const noRoute = await http(app, method, path);
       assert.equal(noRoute.status, 404, path);
       assert.equal(noRoute.body.error.code, "http/not_found");
@@ -99,7 +118,8 @@ describe("HTTP: other configurations", () => {
     const limited = await startApp({ AUTH_RATE_PER_MIN: "5" });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await http(limited, "POST", "/auth/login", { username: "nobody", password: "x" })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push((await http(limited, "POST", "/auth/login", { username: "nobody", password: "x" })).status);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
       const res = await http(limited, "POST", "/auth/guest", {});
       assert.equal(res.status, 429);

@@ -18,7 +18,9 @@ async function findMongo(): Promise<{ url: string; stop?: () => Promise<unknown>
     return { url: server.getUri(), stop: () => server.stop() };
   } catch (err) {
     const e = err as { msg?: string; message?: string };
-    return { skip: `no MONGO_URL, and mongodb-memory-server could not start: ${(e.msg ?? e.message ?? String(err)).replace(/\s+/g, " ").slice(0, 160)}` };
+    return {
+      skip: `no MONGO_URL, and mongodb-memory-server could not start: ${(e.msg ?? e.message ?? String(err)).replace(/\s+/g, " ").slice(0, 160)}`,
+    };
   }
 }
 
@@ -31,7 +33,9 @@ if ("url" in mongo) {
     u.pathname = `/${db}`;
     return u.toString();
   };
-  storeContract("mongodb", () => MongoStore.connect(withDb(`realmgate_test_${randomUUID().slice(0, 8)}`), { eventTtlMs: 86_400_000 }));
+  storeContract("mongodb", () =>
+    MongoStore.connect(withDb(`realmgate_test_${randomUUID().slice(0, 8)}`), { eventTtlMs: 86_400_000 }),
+  );
   after(async () => mongo.stop?.());
 } else {
   console.log(`MongoDB store contract SKIPPED: ${mongo.skip}`);

@@ -15,7 +15,8 @@ const basic = (user: string, pass: string) => "Basic " + Buffer.from(`${user}:${
  */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|[Nn]a[Nn]|\+Inf|-Inf))$/;
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|[Nn]a[Nn]|\+Inf|-Inf))$/;
   for (const line of text.split("\n")) {
     if (line === "" || /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/.test(line)) continue;
     const m = sample.exec(line);
@@ -24,7 +25,6 @@ function parsePrometheus(text: string): Map<string, number> {
   }
   return samples;
 }
-
 
 describe("observability", function () {
   this.timeout(30_000);
@@ -41,20 +41,37 @@ describe("observability", function () {
       assert.match(anonymous.headers.get("www-authenticate") ?? "", /^Basic/);
       assert.equal((await fetch(app.url + path, { headers: { authorization: basic("admin", "nope") } })).status, 401);
     }
-    const page = await fetch(`${app.url}/monitor/`, { headers: { authorization: basic("admin", "correct-horse-battery") } });
+    const page = await fetch(`${app.url}/monitor/`, {
+      headers: { authorization: basic("admin", "correct-horse-battery") },
+    });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
-    const api = await fetch(`${app.url}/monitor/api`, { headers: { authorization: basic("admin", "correct-horse-battery") } });
+    const api = await fetch(`${app.url}/monitor/api`, {
+      headers: { authorization: basic("admin", "correct-horse-battery") },
+    });
     assert.equal(api.status, 200);
   });
 
   it("exports Prometheus metrics whose counters move with cheats, floods and drops", async () => {
     const text = await (await fetch(`${app.url}/metrics`)).text();
     for (const name of [
-      "realmgate_rooms", "realmgate_clients", "realmgate_tick_duration_seconds", "realmgate_sent_bytes_total", "realmgate_messages_received_total",
-      "realmgate_rejects_total", "realmgate_connection_drops_total", "realmgate_reconnections_total", "realmgate_reconnections_failed_total",
-      "realmgate_rtt_seconds", "realmgate_nodejs_eventloop_lag_seconds", "realmgate_process_resident_memory_bytes", "realmgate_room_state_bytes",
-      "realmgate_store_pending_saves", "realmgate_store_save_failures_total", "realmgate_store_save_duration_seconds", "realmgate_security_signals_total",
+      "realmgate_rooms",
+      "realmgate_clients",
+      "realmgate_tick_duration_seconds",
+      "realmgate_sent_bytes_total",
+      "realmgate_messages_received_total",
+      "realmgate_rejects_total",
+      "realmgate_connection_drops_total",
+      "realmgate_reconnections_total",
+      "realmgate_reconnections_failed_total",
+      "realmgate_rtt_seconds",
+      "realmgate_nodejs_eventloop_lag_seconds",
+      "realmgate_process_resident_memory_bytes",
+      "realmgate_room_state_bytes",
+      "realmgate_store_pending_saves",
+      "realmgate_store_save_failures_total",
+      "realmgate_store_save_duration_seconds",
+      "realmgate_security_signals_total",
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, "m"), `${name} is exported`);
     }
@@ -73,7 +90,8 @@ describe("observability", function () {
     await cheater.room.waitForNextPatch();
 
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      sum(after, name, labels) - sum(before, name, labels);
     assert.equal(moved("realmgate_rejects_total", { room: "world", world: "meadow", code: "move/too_fast" }), 1);
     assert.ok(moved("realmgate_rejects_total", { code: "rate/limited" }) >= 1);
     assert.ok(moved("realmgate_security_signals_total", { signal: "invalid_action", world: "meadow" }) >= 1);
@@ -94,7 +112,8 @@ describe("observability", function () {
     await http(app, "POST", "/auth/login", { username: "nobody", password: "wrong-password" });
     await assert.rejects(Bot.join(app, {}, { token: "forged.token.here", userId: "x", name: "x" }));
     const after = await scrape();
-    const moved = (labels: Record<string, string>) => sum(after, "realmgate_security_signals_total", labels) - sum(before, "realmgate_security_signals_total", labels);
+    const moved = (labels: Record<string, string>) =>
+      sum(after, "realmgate_security_signals_total", labels) - sum(before, "realmgate_security_signals_total", labels);
     assert.equal(moved({ signal: "auth_failure", room: "http" }), 1);
     assert.equal(moved({ signal: "auth_failure", room: "world", world: "meadow" }), 1);
   });
@@ -123,7 +142,9 @@ describe("observability: other configurations", function () {
     const guarded = await startApp({ METRICS_TOKEN: "a-metrics-token-of-length" });
     try {
       assert.equal((await fetch(`${guarded.url}/metrics`)).status, 401);
-      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: "Bearer a-metrics-token-of-length" } });
+      const ok = await fetch(`${guarded.url}/metrics`, {
+        headers: { authorization: "Bearer a-metrics-token-of-length" },
+      });
       assert.equal(ok.status, 200);
       parsePrometheus(await ok.text());
     } finally {
@@ -138,7 +159,12 @@ describe("production start-up and logs", function () {
   it("refuses to start in production without secrets, with one clear line", () => {
     const run = (env: Record<string, string>) =>
       spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../src/index.ts")], {
-        env: { PATH: process.env.PATH, NODE_ENV: "production", DATA_DIR: mkdtempSync(join(tmpdir(), "realmgate-prod-")), ...env },
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: "production",
+          DATA_DIR: mkdtempSync(join(tmpdir(), "realmgate-prod-")),
+          ...env,
+        },
         encoding: "utf8",
         timeout: 30_000,
       });
@@ -147,7 +173,10 @@ describe("production start-up and logs", function () {
     assert.equal(noSecret.stderr.trim(), "Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
     const noAdmin = run({ JWT_SECRET: "s".repeat(40) });
     assert.equal(noAdmin.status, 1);
-    assert.equal(noAdmin.stderr.trim(), "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production");
+    assert.equal(
+      noAdmin.stderr.trim(),
+      "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
+    );
   });
 
   it("writes JSON logs with room context and never a token or a password", async () => {
@@ -156,9 +185,17 @@ describe("production start-up and logs", function () {
     try {
       await server.start();
       const password = "a-secret-password-123";
-      const reg = await fetch(`${server.url}/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "logtester", password }) });
+      const reg = await fetch(`${server.url}/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "logtester", password }),
+      });
       const { token } = (await reg.json()) as { token: string };
-      await fetch(`${server.url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "logtester", password: "wrong-password-456" }) });
+      await fetch(`${server.url}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "logtester", password: "wrong-password-456" }),
+      });
       const bot = await Bot.join({ port: server.port } as TestApp, {}, { token, userId: "", name: "logtester" });
       await bot.expectReject("move", { x: -1, y: 0 }, "move/out_of_bounds");
       await bot.leave();
@@ -167,9 +204,16 @@ describe("production start-up and logs", function () {
       const lines = server.output.split("\n").filter((l) => l.startsWith("{"));
       assert.ok(lines.length > 5);
       const records = lines.map((l) => JSON.parse(l));
-      assert.ok(records.some((r) => r.roomId && r.sessionId && typeof r.tick === "number"), "room lines carry roomId, sessionId and tick");
-      assert.ok(records.some((r) => r.security === "invalid_action"), "cheats are logged as security signals");
-      for (const secret of [token, password, "wrong-password-456", "local-process-secret", "local-process-password"]) assert.ok(!server.output.includes(secret), `the log contains a secret (${secret.slice(0, 8)}…)`);
+      assert.ok(
+        records.some((r) => r.roomId && r.sessionId && typeof r.tick === "number"),
+        "room lines carry roomId, sessionId and tick",
+      );
+      assert.ok(
+        records.some((r) => r.security === "invalid_action"),
+        "cheats are logged as security signals",
+      );
+      for (const secret of [token, password, "wrong-password-456", "local-process-secret", "local-process-password"])
+        assert.ok(!server.output.includes(secret), `the log contains a secret (${secret.slice(0, 8)}…)`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -13,7 +13,9 @@ import { eventually, freePort, RedisServer, ServerProcess, until } from "./helpe
 const nginxAvailable = spawnSync("nginx", ["-v"]).status === 0;
 
 if (!nginxAvailable || !RedisServer.available()) {
-  const why = !nginxAvailable ? "no nginx on this machine (apt-get install nginx-light)" : "no redis-server on this machine";
+  const why = !nginxAvailable
+    ? "no nginx on this machine (apt-get install nginx-light)"
+    : "no redis-server on this machine";
   console.log(`Reverse-proxy suite SKIPPED: ${why}`);
   describe("reverse proxy (deploy/nginx.conf)", () => it(`SKIPPED: ${why}`));
 } else {
@@ -31,7 +33,13 @@ if (!nginxAvailable || !RedisServer.available()) {
       await redis.start();
       proxyPort = await freePort();
       const ports = [await freePort(), await freePort()];
-      servers = ports.map((port) => new ServerProcess(port, join(dir, "data"), { REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${proxyPort}/${port}` }));
+      servers = ports.map(
+        (port) =>
+          new ServerProcess(port, join(dir, "data"), {
+            REDIS_URL: redis.url,
+            PUBLIC_ADDRESS: `127.0.0.1:${proxyPort}/${port}`,
+          }),
+      );
       for (const s of servers) await s.start();
 
       const prefix = join(dir, "nginx");
@@ -43,7 +51,9 @@ if (!nginxAvailable || !RedisServer.available()) {
         .replaceAll("@PREFIX@", prefix)
         .replace("worker_processes auto;", "worker_processes 1;");
       writeFileSync(join(prefix, "nginx.conf"), conf);
-      nginx = spawn("nginx", ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+      nginx = spawn("nginx", ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-g", "daemon off;"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       await eventually(async () => (await fetch(`http://127.0.0.1:${proxyPort}/health`)).ok, 10_000, "nginx serving");
     });
 
@@ -57,7 +67,11 @@ if (!nginxAvailable || !RedisServer.available()) {
     it("lets clients that only know the proxy's address play in one room, whichever process holds it", async () => {
       const rooms: any[] = [];
       for (let i = 0; i < 4; i++) {
-        const auth = await fetch(`http://127.0.0.1:${proxyPort}/auth/guest`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        const auth = await fetch(`http://127.0.0.1:${proxyPort}/auth/guest`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
         const client = new Client(`ws://127.0.0.1:${proxyPort}`);
         client.auth.token = ((await auth.json()) as { token: string }).token;
         const room: any = await client.joinOrCreate("world", { world: "meadow" });

@@ -12,7 +12,13 @@ const map = buildTileMap(1000, 1000, 10, [
   { x: 50, y: 0, w: 1, h: 100 }, // a one-tile wall at x 500-510, the whole height
 ]);
 const policy = { speed: 100, maxBankMs: 500, tolerance: 0.1 };
-const at = (x: number, y: number, extra: Partial<Mover> = {}): Mover => ({ x, y, moveBudget: 0, lastMoveAt: 0, ...extra });
+const at = (x: number, y: number, extra: Partial<Mover> = {}): Mover => ({
+  x,
+  y,
+  moveBudget: 0,
+  lastMoveAt: 0,
+  ...extra,
+});
 
 describe("rules: movement", () => {
   it("accepts a step within speed × elapsed time and spends the budget", () => {
@@ -49,7 +55,10 @@ describe("rules: movement", () => {
   });
 
   it("refuses a target outside the map", () => {
-    for (const target of [{ x: -1, y: 5 }, { x: 5, y: 1000.5 }]) {
+    for (const target of [
+      { x: -1, y: 5 },
+      { x: 5, y: 1000.5 },
+    ]) {
       const v = checkMove(at(0, 0), target, { now: 10_000, map, policy });
       assert.equal(v.ok ? "ok" : v.code, RejectCode.MoveOutOfBounds);
     }
@@ -98,12 +107,32 @@ describe("rules: interest", () => {
     grid.set("c", 105, 0);
     const center = { x: 0, y: 0 };
     assert.deepEqual(grid.nearest(center, 100, 1), ["a"]);
-    assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 5), ["b"], "b stays although a is 2 nearer");
-    assert.deepEqual(grid.nearest(center, 100, 1, undefined, new Set(["b"]), 1), ["a"], "but not against more than the slack");
-    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(["c"]), 10), ["a", "b"], "never past the radius, shown or not");
+    assert.deepEqual(
+      grid.nearest(center, 100, 1, undefined, new Set(["b"]), 5),
+      ["b"],
+      "b stays although a is 2 nearer",
+    );
+    assert.deepEqual(
+      grid.nearest(center, 100, 1, undefined, new Set(["b"]), 1),
+      ["a"],
+      "but not against more than the slack",
+    );
+    assert.deepEqual(
+      grid.nearest(center, 100, 5, undefined, new Set(["c"]), 10),
+      ["a", "b"],
+      "never past the radius, shown or not",
+    );
     grid.set("d", 95, 0);
-    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(), 10), ["a", "b"], "a new id enters only within radius - slack");
-    assert.deepEqual(grid.nearest(center, 100, 5, undefined, new Set(["d"]), 10), ["a", "b", "d"], "a shown one stays up to the radius");
+    assert.deepEqual(
+      grid.nearest(center, 100, 5, undefined, new Set(), 10),
+      ["a", "b"],
+      "a new id enters only within radius - slack",
+    );
+    assert.deepEqual(
+      grid.nearest(center, 100, 5, undefined, new Set(["d"]), 10),
+      ["a", "b", "d"],
+      "a shown one stays up to the radius",
+    );
   });
 
   it("diffs visible sets", () => {
@@ -126,15 +155,27 @@ describe("rules: chat, gather, inventory, rng", () => {
     const source = { x: 100, y: 100, amount: 2, item: "wood", yield: 3 };
     const actor = { x: 120, y: 100, lastGatherAt: 0 };
     assert.deepEqual(checkGather(actor, source, { now: 1000, policy }), { ok: true, item: "wood", qty: 2 });
-    assert.equal((checkGather(actor, source, { now: 999, policy }) as { code: string }).code, RejectCode.GatherCooldown);
-    assert.equal((checkGather({ ...actor, x: 151 }, source, { now: 5000, policy }) as { code: string }).code, RejectCode.GatherOutOfRange);
-    assert.equal((checkGather(actor, { ...source, amount: 0 }, { now: 5000, policy }) as { code: string }).code, RejectCode.GatherDepleted);
+    assert.equal(
+      (checkGather(actor, source, { now: 999, policy }) as { code: string }).code,
+      RejectCode.GatherCooldown,
+    );
+    assert.equal(
+      (checkGather({ ...actor, x: 151 }, source, { now: 5000, policy }) as { code: string }).code,
+      RejectCode.GatherOutOfRange,
+    );
+    assert.equal(
+      (checkGather(actor, { ...source, amount: 0 }, { now: 5000, policy }) as { code: string }).code,
+      RejectCode.GatherDepleted,
+    );
   });
 
   it("stacks items without mutating the inventory it was given", () => {
     const before = [{ item: "wood", qty: 1 }];
     assert.deepEqual(addItem(before, "wood", 2), [{ item: "wood", qty: 3 }]);
-    assert.deepEqual(addItem(before, "stone", 1), [{ item: "wood", qty: 1 }, { item: "stone", qty: 1 }]);
+    assert.deepEqual(addItem(before, "stone", 1), [
+      { item: "wood", qty: 1 },
+      { item: "stone", qty: 1 },
+    ]);
     assert.deepEqual(before, [{ item: "wood", qty: 1 }]);
   });
 
@@ -142,8 +183,14 @@ describe("rules: chat, gather, inventory, rng", () => {
     const a = createRng(42);
     const b = createRng(42);
     const seqA = Array.from({ length: 5 }, () => a.next());
-    assert.deepEqual(seqA, Array.from({ length: 5 }, () => b.next()));
-    assert.notDeepEqual(seqA, Array.from({ length: 5 }, () => createRng(43).next()));
+    assert.deepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => b.next()),
+    );
+    assert.notDeepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => createRng(43).next()),
+    );
     assert.ok(seqA.every((v) => v >= 0 && v < 1));
   });
 });

@@ -44,12 +44,21 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       assert.equal(v1.version, 1);
       await assert.rejects(store.saveProfile(newProfile(a), "op-other"), StaleProfileError, "a second create loses");
 
-      const changed = { ...v1, gold: 10, inventory: [{ item: "wood", qty: 2 }], location: { world: "meadow", x: 1.5, y: 2 } };
+      const changed = {
+        ...v1,
+        gold: 10,
+        inventory: [{ item: "wood", qty: 2 }],
+        location: { world: "meadow", x: 1.5, y: 2 },
+      };
       const v2 = await store.saveProfile(changed, "op-2");
       assert.equal(v2.version, 2);
       assert.deepEqual(await store.loadProfile(a.userId), v2);
 
-      await assert.rejects(store.saveProfile({ ...v1, gold: 999 }, "op-3"), StaleProfileError, "a writer holding version 1");
+      await assert.rejects(
+        store.saveProfile({ ...v1, gold: 999 }, "op-3"),
+        StaleProfileError,
+        "a writer holding version 1",
+      );
       assert.equal((await store.loadProfile(a.userId))?.gold, 10);
     });
 
@@ -57,12 +66,21 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       const a = await store.createAccount(account("dora"));
       const v1 = await store.saveProfile({ ...newProfile(a), inventory: [{ item: "wood", qty: 1 }] }, "create");
       // A pickup of 2 bones: the write lands, its answer is lost, the caller retries it.
-      const pickup = { ...v1, inventory: [{ item: "wood", qty: 1 }, { item: "bone", qty: 2 }] };
+      const pickup = {
+        ...v1,
+        inventory: [
+          { item: "wood", qty: 1 },
+          { item: "bone", qty: 2 },
+        ],
+      };
       const first = await store.saveProfile(pickup, "pickup-1");
       const retry = await store.saveProfile(pickup, "pickup-1");
       assert.equal(first.version, 2);
       assert.equal(retry.version, 2, "the retry does not count as another write");
-      assert.deepEqual((await store.loadProfile(a.userId))?.inventory, [{ item: "wood", qty: 1 }, { item: "bone", qty: 2 }]);
+      assert.deepEqual((await store.loadProfile(a.userId))?.inventory, [
+        { item: "wood", qty: 1 },
+        { item: "bone", qty: 2 },
+      ]);
       // The retry may carry a newer snapshot of the same copy (more changed meanwhile): it wins.
       await store.saveProfile({ ...pickup, gold: 3 }, "pickup-1");
       assert.equal((await store.loadProfile(a.userId))?.gold, 3);
@@ -78,7 +96,9 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       const a = await store.createAccount(account("dave"));
       const v1 = await store.saveProfile(newProfile(a), "create");
       const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => store.saveProfile({ ...v1, inventory: [{ item: `sword-${i}`, qty: 1 }] }, `w-${i}`)),
+        Array.from({ length: 8 }, (_, i) =>
+          store.saveProfile({ ...v1, inventory: [{ item: `sword-${i}`, qty: 1 }] }, `w-${i}`),
+        ),
       );
       assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
       assert.equal(results.filter((r) => r.status === "rejected" && r.reason instanceof StaleProfileError).length, 7);
@@ -87,10 +107,19 @@ export function storeContract(name: string, open: () => Promise<Store>) {
 
     it("appends events idempotently and reads them back in order after a sequence", async () => {
       const now = Date.now();
-      const ev = (roomId: string, seq: number, at = now) => ({ roomId, seq, at, type: "combat", data: { damage: seq } });
+      const ev = (roomId: string, seq: number, at = now) => ({
+        roomId,
+        seq,
+        at,
+        type: "combat",
+        data: { damage: seq },
+      });
       await store.appendEvents([ev("r1", 1), ev("r1", 2), ev("r2", 1)]);
       await store.appendEvents([ev("r1", 2), ev("r1", 3)]); // a retried batch overlapping the first
-      assert.deepEqual((await store.eventsAfter("r1", 0, 100)).map((e) => e.seq), [1, 2, 3]);
+      assert.deepEqual(
+        (await store.eventsAfter("r1", 0, 100)).map((e) => e.seq),
+        [1, 2, 3],
+      );
       assert.deepEqual(await store.eventsAfter("r1", 1, 1), [ev("r1", 2)]);
       assert.deepEqual(await store.eventsAfter("r9", 0, 100), []);
       await store.appendEvents([]);
@@ -103,7 +132,10 @@ export function storeContract(name: string, open: () => Promise<Store>) {
         { roomId: "r", seq: 2, at: now, type: "new", data: {} },
       ]);
       await store.pruneEvents(now - 5000);
-      assert.deepEqual((await store.eventsAfter("r", 0, 100)).map((e) => e.type), ["new"]);
+      assert.deepEqual(
+        (await store.eventsAfter("r", 0, 100)).map((e) => e.type),
+        ["new"],
+      );
     });
 
     it("answers ping while up", async () => {

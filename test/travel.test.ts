@@ -10,7 +10,14 @@ const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
 async function traveller(app: TestApp, extra: Partial<Profile> = {}) {
   const user = await guest(app);
   await app.services.store.saveProfile(
-    { ...newProfile(user), hp: 77, level: 3, inventory: [{ item: "wood", qty: 3 }], location: { world: "meadow", x: 1870, y: 1000 }, ...extra },
+    {
+      ...newProfile(user),
+      hp: 77,
+      level: 3,
+      inventory: [{ item: "wood", qty: 3 }],
+      location: { world: "meadow", x: 1870, y: 1000 },
+      ...extra,
+    },
     "test-setup",
   );
   return user;
@@ -30,7 +37,10 @@ describe("travel", function () {
     bot.send("travel", { portal: "meadow-east-gate" });
     const { world, reservation } = await answer;
     assert.equal(world, "dunes");
-    assert.ok(!room(app, meadowId).state.players.has(bot.room.sessionId), "the body left meadow before the client got its reservation");
+    assert.ok(
+      !room(app, meadowId).state.players.has(bot.room.sessionId),
+      "the body left meadow before the client got its reservation",
+    );
     const saved = await app.services.store.loadProfile(user.userId);
     assert.equal(saved?.location?.world, "dunes", "the profile was written before the hand-over");
 
@@ -87,7 +97,9 @@ describe("travel", function () {
 describe("travel through a full bridge", function () {
   this.timeout(30_000);
   let app: TestApp;
-  const narrow = worlds.map((w) => (w.id === "meadow" ? { ...w, portals: w.portals.map((p) => ({ ...p, capacity: 1 })) } : w));
+  const narrow = worlds.map((w) =>
+    w.id === "meadow" ? { ...w, portals: w.portals.map((p) => ({ ...p, capacity: 1 })) } : w,
+  );
   before(async () => (app = await startApp({}, narrow)));
   after(async () => app.stop());
 

@@ -7,7 +7,16 @@ import { checkSeq } from "../src/validators/seq.js";
 describe("validators", () => {
   it("shape-checks moves: numbers only, finite, with an integer seq", () => {
     assert.ok(Move.safeParse({ seq: 1, x: 1.5, y: 2 }).success);
-    for (const bad of [{ seq: 1, x: "1", y: 2 }, { seq: 1, x: NaN, y: 2 }, { seq: 1, x: Infinity, y: 2 }, { seq: 1.5, x: 1, y: 2 }, { x: 1, y: 2 }, null, "move", [1, 2]]) {
+    for (const bad of [
+      { seq: 1, x: "1", y: 2 },
+      { seq: 1, x: NaN, y: 2 },
+      { seq: 1, x: Infinity, y: 2 },
+      { seq: 1.5, x: 1, y: 2 },
+      { x: 1, y: 2 },
+      null,
+      "move",
+      [1, 2],
+    ]) {
       assert.equal(Move.safeParse(bad).success, false, JSON.stringify(bad));
     }
   });

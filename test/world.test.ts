@@ -10,7 +10,13 @@ import { Bot, guest, isAt, nextMessage, sdk, startApp, until, type TestApp } fro
 const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
 
 /** Saves a profile that puts the user at (x, y) in `world` before it first joins. */
-async function placeBeforeJoin(app: TestApp, user: { userId: string; name: string }, world: string, x: number, y: number) {
+async function placeBeforeJoin(
+  app: TestApp,
+  user: { userId: string; name: string },
+  world: string,
+  x: number,
+  y: number,
+) {
   await app.services.store.saveProfile({ ...newProfile(user), location: { world, x, y } }, "test-placement");
 }
 
@@ -39,7 +45,14 @@ describe("world room", function () {
       assert.equal(typeof bot.welcome.tickRate, "number");
       // The numbers a client needs to play by the rules come with the welcome.
       assert.deepEqual(
-        [bot.welcome.moveBankMs, bot.welcome.moveTolerance, bot.welcome.gatherRange, bot.welcome.gatherCooldownMs, bot.welcome.travelRange, bot.welcome.travelCooldownMs],
+        [
+          bot.welcome.moveBankMs,
+          bot.welcome.moveTolerance,
+          bot.welcome.gatherRange,
+          bot.welcome.gatherCooldownMs,
+          bot.welcome.travelRange,
+          bot.welcome.travelCooldownMs,
+        ],
         [500, 0.1, 48, 1000, 60, 10_000],
       );
       assert.ok(Math.abs(bot.welcome.serverTime - Date.now()) < 5000);
@@ -127,7 +140,12 @@ describe("world room", function () {
   describe("input checks", () => {
     it("answers malformed payloads with input/invalid and never breaks the room", async () => {
       const bot = await Bot.join(app);
-      for (const payload of [{ seq: 1, x: "10", y: 5 }, { seq: 2, x: null, y: 5 }, { seq: 3 }, { seq: "4", x: 1, y: 1 }]) {
+      for (const payload of [
+        { seq: 1, x: "10", y: 5 },
+        { seq: 2, x: null, y: 5 },
+        { seq: 3 },
+        { seq: "4", x: 1, y: 1 },
+      ]) {
         const seq = typeof payload.seq === "number" ? payload.seq : null;
         const reject = nextMessage(bot.room, "reject", 5000, (r: any) => r.seq === seq && r.action === "move");
         bot.room.send("move", payload);
@@ -135,7 +153,10 @@ describe("world room", function () {
       }
       const unknown = nextMessage(bot.room, "reject");
       bot.room.send("fly", { seq: 9 });
-      assert.deepEqual({ ...(await unknown), message: undefined }, { seq: 9, action: "fly", code: "input/invalid", message: undefined });
+      assert.deepEqual(
+        { ...(await unknown), message: undefined },
+        { seq: 9, action: "fly", code: "input/invalid", message: undefined },
+      );
       await bot.stepTo(bot.me.x + 3, bot.me.y); // still served
       await bot.leave();
     });
@@ -172,7 +193,10 @@ describe("world room", function () {
       const heard = nextMessage(b.room, "chat");
       a.send("chat", { text: "  hello there  " });
       const line = await heard;
-      assert.deepEqual({ ...line, at: undefined }, { from: a.room.sessionId, name: a.user.name, text: "hello there", at: undefined });
+      assert.deepEqual(
+        { ...line, at: undefined },
+        { from: a.room.sessionId, name: a.user.name, text: "hello there", at: undefined },
+      );
       await a.expectReject("chat", { text: "   " }, "chat/empty");
       await a.expectReject("chat", { text: "x".repeat(201) }, "chat/too_long");
       // 10 a minute: three were taken above, seven more pass, the next is limited.
@@ -236,10 +260,20 @@ describe("world room", function () {
       const mobile = await Bot.join(app, { device: "mobile" });
       const desktop = await Bot.join(app, { device: "desktop" });
       const server = room(app, mobile.room.roomId).state.players;
-      const distFrom = (bot: Bot) => (id: string) => Math.hypot(server.get(id).x - server.get(bot.room.sessionId).x, server.get(id).y - server.get(bot.room.sessionId).y);
-      const nearTo = (bot: Bot) => [...server.keys()].filter((id: string) => distFrom(bot)(id) <= bot.welcome.aoiRadius);
+      const distFrom = (bot: Bot) => (id: string) =>
+        Math.hypot(
+          server.get(id).x - server.get(bot.room.sessionId).x,
+          server.get(id).y - server.get(bot.room.sessionId).y,
+        );
+      const nearTo = (bot: Bot) =>
+        [...server.keys()].filter((id: string) => distFrom(bot)(id) <= bot.welcome.aoiRadius);
       assert.ok(nearTo(desktop).length >= 16 && nearTo(desktop).length <= 50);
-      await until(desktop.room, () => desktop.sees.length === nearTo(desktop).length, 5000, "desktop sees everyone near");
+      await until(
+        desktop.room,
+        () => desktop.sees.length === nearTo(desktop).length,
+        5000,
+        "desktop sees everyone near",
+      );
       await until(mobile.room, () => mobile.sees.length === 10, 5000, "mobile sees 10");
       await mobile.room.waitForNextPatch();
       assert.equal(mobile.sees.length, 10);
@@ -343,7 +377,12 @@ describe("world saves", () => {
       // Held for the window first, then gone.
       await observer.room.waitForNextPatch();
       assert.ok(observer.sees.includes(dropper.room.sessionId), "held during the window");
-      await until(observer.room, () => !observer.sees.includes(dropper.room.sessionId), 5000, "body removed after the window");
+      await until(
+        observer.room,
+        () => !observer.sees.includes(dropper.room.sessionId),
+        5000,
+        "body removed after the window",
+      );
       const saved = await app.services.store.loadProfile(dropper.user.userId);
       assert.equal(saved?.location?.world, "meadow");
       assert.ok(isAt(saved!.location!, where));

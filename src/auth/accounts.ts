@@ -17,7 +17,10 @@ export type LoginResult = { ok: true; session: Session } | { ok: false; reason: 
 export type RegisterResult = { ok: true; session: Session } | { ok: false; reason: "username_taken" };
 
 export class Accounts {
-  constructor(private readonly store: Store, private readonly tokens: Tokens) {}
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: Tokens,
+  ) {}
 
   private async session(userId: string, name: string): Promise<Session> {
     return { token: await this.tokens.sign({ userId, name }), userId, name };

@@ -27,7 +27,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(hash, "base64");
   const N = Number(n);
   const R = Number(r);
-  const key = await scrypt(password, Buffer.from(salt, "base64"), expected.length, { N, r: R, p: Number(p), maxmem: maxmem(N, R) });
+  const key = await scrypt(password, Buffer.from(salt, "base64"), expected.length, {
+    N,
+    r: R,
+    p: Number(p),
+    maxmem: maxmem(N, R),
+  });
   return timingSafeEqual(key, expected);
 }
 

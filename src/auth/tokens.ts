@@ -18,7 +18,10 @@ export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reas
 export class Tokens {
   private readonly key: Uint8Array;
 
-  constructor(secret: string, private readonly ttlSec: number) {
+  constructor(
+    secret: string,
+    private readonly ttlSec: number,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 
@@ -34,7 +37,11 @@ export class Tokens {
 
   async verify(token: string): Promise<VerifyResult> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: [ALG], issuer: ISSUER, requiredClaims: ["exp", "sub"] });
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALG],
+        issuer: ISSUER,
+        requiredClaims: ["exp", "sub"],
+      });
       if (typeof payload.sub !== "string" || typeof payload.name !== "string") return { ok: false, reason: "invalid" };
       return { ok: true, claims: { userId: payload.sub, name: payload.name } };
     } catch (err) {

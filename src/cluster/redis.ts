@@ -36,7 +36,8 @@ export class RedisCluster {
     this.client.on("error", (err) => {
       this.downSince ??= Date.now();
       // ioredis reports every failed attempt; log the first and then every tenth.
-      if (errors++ % 10 === 0) log.error({ err: err.message, attempts: errors }, "Redis unreachable; reconnecting with backoff");
+      if (errors++ % 10 === 0)
+        log.error({ err: err.message, attempts: errors }, "Redis unreachable; reconnecting with backoff");
     });
   }
 

@@ -58,10 +58,37 @@ export interface LootTable {
 }
 
 export const combatStats: CombatStats[] = [
-  { id: "hero", maxHp: 100, maxMana: 60, manaRegenPerSec: 4, attack: 14, defense: 3, critChance: 0.15, critMultiplier: 1.75 },
+  {
+    id: "hero",
+    maxHp: 100,
+    maxMana: 60,
+    manaRegenPerSec: 4,
+    attack: 14,
+    defense: 3,
+    critChance: 0.15,
+    critMultiplier: 1.75,
+  },
   { id: "dummy", maxHp: 30, maxMana: 0, manaRegenPerSec: 0, attack: 0, defense: 0, critChance: 0, critMultiplier: 1 },
-  { id: "skeleton", maxHp: 45, maxMana: 0, manaRegenPerSec: 0, attack: 6, defense: 1, critChance: 0.05, critMultiplier: 1.5 },
-  { id: "lich", maxHp: 260, maxMana: 0, manaRegenPerSec: 0, attack: 10, defense: 3, critChance: 0.1, critMultiplier: 1.5 },
+  {
+    id: "skeleton",
+    maxHp: 45,
+    maxMana: 0,
+    manaRegenPerSec: 0,
+    attack: 6,
+    defense: 1,
+    critChance: 0.05,
+    critMultiplier: 1.5,
+  },
+  {
+    id: "lich",
+    maxHp: 260,
+    maxMana: 0,
+    manaRegenPerSec: 0,
+    attack: 10,
+    defense: 3,
+    critChance: 0.1,
+    critMultiplier: 1.5,
+  },
 ];
 
 export const abilities: Ability[] = [
@@ -72,8 +99,26 @@ export const abilities: Ability[] = [
 ];
 
 export const enemyTypes: EnemyType[] = [
-  { id: "training-dummy", name: "Training Dummy", stats: "dummy", ability: null, speed: 0, aggroRadius: 0, xp: 5, lootTable: "training" },
-  { id: "skeleton", name: "Skeleton", stats: "skeleton", ability: "claw", speed: 90, aggroRadius: 220, xp: 20, lootTable: "crypt-common" },
+  {
+    id: "training-dummy",
+    name: "Training Dummy",
+    stats: "dummy",
+    ability: null,
+    speed: 0,
+    aggroRadius: 0,
+    xp: 5,
+    lootTable: "training",
+  },
+  {
+    id: "skeleton",
+    name: "Skeleton",
+    stats: "skeleton",
+    ability: "claw",
+    speed: 90,
+    aggroRadius: 220,
+    xp: 20,
+    lootTable: "crypt-common",
+  },
   {
     id: "lich",
     name: "The Lich",

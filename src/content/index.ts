@@ -89,7 +89,10 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
   const dungeons = new Map<string, Dungeon>();
   for (const template of index("dungeon", src.dungeons ?? dungeonTemplates).values()) {
     const openMap = buildTileMap(template.width, template.height, template.tileSize, template.blocked);
-    const map = buildTileMap(template.width, template.height, template.tileSize, [...template.blocked, ...template.doors]);
+    const map = buildTileMap(template.width, template.height, template.tileSize, [
+      ...template.blocked,
+      ...template.doors,
+    ]);
     requireOpen(map, template.spawn, `the spawn of dungeon "${template.id}"`);
     index(`enemy of dungeon "${template.id}"`, template.enemies);
     for (const e of template.enemies) {

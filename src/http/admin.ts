@@ -45,13 +45,17 @@ export function adminRoutes(services: Services): Router {
   router.use("/monitor", requireAdmin(services), ...(config.admin ? [monitor() as unknown as RequestHandler] : []));
   if (!config.admin) log.warn("monitor is off: set ADMIN_USER and ADMIN_PASSWORD to serve /monitor");
 
-  router.get("/metrics", route(async (req, res) => {
-    if (config.metricsToken) {
-      const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
-      if (!sameSecret(token, config.metricsToken)) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
-    }
-    res.type(metrics.registry.contentType).send(await metrics.text());
-  }));
+  router.get(
+    "/metrics",
+    route(async (req, res) => {
+      if (config.metricsToken) {
+        const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
+        if (!sameSecret(token, config.metricsToken))
+          throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
+      }
+      res.type(metrics.registry.contentType).send(await metrics.text());
+    }),
+  );
 
   router.get("/health/live", (_req, res) => void res.json({ status: "ok" }));
   return router;

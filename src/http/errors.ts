@@ -5,7 +5,11 @@ import { StoreUnavailableError } from "../persistence/store.js";
 
 /** An error with its HTTP status and protocol code; the error handler turns it into the JSON body. */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: HttpErrorCode, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -27,7 +31,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof StoreUnavailableError) {
       log.warn({ err, method: req.method, path: req.path }, "store unavailable");
-      res.status(503).json({ error: { code: HttpErrorCode.DependencyDown, message: "the store is unavailable; try again shortly" } });
+      res
+        .status(503)
+        .json({
+          error: { code: HttpErrorCode.DependencyDown, message: "the store is unavailable; try again shortly" },
+        });
       return;
     }
     // express.json() reports unparsable bodies with a 4xx status.

@@ -26,7 +26,10 @@ const Password = z.string().min(8, "must be at least 8 characters").max(200);
 const GuestBody = z.object({ name: DisplayName.optional() });
 const Credentials = z.object({ username: Username, password: Password });
 const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
-const InstancesQuery = z.object({ room: z.enum(["world", "dungeon"]).default("world"), world: z.string().max(64).optional() });
+const InstancesQuery = z.object({
+  room: z.enum(["world", "dungeon"]).default("world"),
+  world: z.string().max(64).optional(),
+});
 const EventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
@@ -50,7 +53,9 @@ function authRateLimit(perMinute: number): express.RequestHandler {
     buckets.set(key, result.bucket);
     // Forget addresses whose bucket has refilled, so the map stays small.
     if (buckets.size > 10_000) for (const [k, b] of buckets) if (now - b.updatedAt > 60_000) buckets.delete(k);
-    next(result.allowed ? undefined : new HttpError(429, HttpErrorCode.RateLimited, "too many attempts; wait a little"));
+    next(
+      result.allowed ? undefined : new HttpError(429, HttpErrorCode.RateLimited, "too many attempts; wait a little"),
+    );
   };
 }
 
@@ -63,47 +68,63 @@ export function gameRoutes(services: Services): Router {
 
   const auth = express.Router();
   auth.use(authRateLimit(services.config.authRatePerMin));
-  auth.post("/guest", route(async (req, res) => {
-    const { name } = parse(GuestBody, req.body);
-    res.status(201).json(await accounts.guest(name));
-  }));
-  auth.post("/register", route(async (req, res) => {
-    const { username, password } = parse(Credentials, req.body);
-    const result = await accounts.register(username, password);
-    if (!result.ok) throw new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" is taken`);
-    res.status(201).json(result.session);
-  }));
-  auth.post("/login", route(async (req, res) => {
-    const { username, password } = parse(LoginBody, req.body);
-    const result = await accounts.login(username, password);
-    if (!result.ok) {
-      services.security.signal("auth_failure", { room: "http", world: "-", ip: req.ip });
-      throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
-    }
-    res.json(result.session);
-  }));
+  auth.post(
+    "/guest",
+    route(async (req, res) => {
+      const { name } = parse(GuestBody, req.body);
+      res.status(201).json(await accounts.guest(name));
+    }),
+  );
+  auth.post(
+    "/register",
+    route(async (req, res) => {
+      const { username, password } = parse(Credentials, req.body);
+      const result = await accounts.register(username, password);
+      if (!result.ok) throw new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" is taken`);
+      res.status(201).json(result.session);
+    }),
+  );
+  auth.post(
+    "/login",
+    route(async (req, res) => {
+      const { username, password } = parse(LoginBody, req.body);
+      const result = await accounts.login(username, password);
+      if (!result.ok) {
+        services.security.signal("auth_failure", { room: "http", world: "-", ip: req.ip });
+        throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
+      }
+      res.json(result.session);
+    }),
+  );
   router.use("/auth", auth);
 
   const requireUser = async (req: Request) => {
     const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
-    if (!token) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
+    if (!token)
+      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
     const verdict = await tokens.verify(token);
-    if (!verdict.ok) throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
+    if (!verdict.ok)
+      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
     return verdict.claims;
   };
 
-  router.get("/api/me", route(async (req, res) => {
-    const claims = await requireUser(req);
-    // A player in play has a fresher profile in memory than in the store.
-    const profile = profiles.get(claims.userId) ?? (await store.loadProfile(claims.userId)) ?? newProfile(claims);
-    const { userId, name, level, xp, gold, hp, inventory } = profile;
-    // Before the first join a player has no place yet: it will appear at the first world's spawn.
-    const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
-    res.json({ userId, name, level, xp, gold, hp, inventory, location });
-  }));
+  router.get(
+    "/api/me",
+    route(async (req, res) => {
+      const claims = await requireUser(req);
+      // A player in play has a fresher profile in memory than in the store.
+      const profile = profiles.get(claims.userId) ?? (await store.loadProfile(claims.userId)) ?? newProfile(claims);
+      const { userId, name, level, xp, gold, hp, inventory } = profile;
+      // Before the first join a player has no place yet: it will appear at the first world's spawn.
+      const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
+      res.json({ userId, name, level, xp, gold, hp, inventory, location });
+    }),
+  );
 
   // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
-  const catalog = new Map(Object.entries(content.catalog).map(([kind, items]) => [kind, new Map(items.map((i) => [i.id, i]))]));
+  const catalog = new Map(
+    Object.entries(content.catalog).map(([kind, items]) => [kind, new Map(items.map((i) => [i.id, i]))]),
+  );
   router.get("/api/:kind", (req, res, next) => {
     const items = catalog.get(req.params.kind);
     if (!items) return next();
@@ -113,44 +134,79 @@ export function gameRoutes(services: Services): Router {
     const items = catalog.get(req.params.kind);
     if (!items) return next();
     const item = items.get(req.params.id);
-    if (!item) throw new HttpError(404, HttpErrorCode.ContentNotFound, `no ${req.params.kind} entry "${req.params.id}"`);
+    if (!item)
+      throw new HttpError(404, HttpErrorCode.ContentNotFound, `no ${req.params.kind} entry "${req.params.id}"`);
     res.json(item);
   });
 
-  router.get("/api/events/:roomId", route(async (req, res) => {
-    const { after, limit } = parse(EventsQuery, req.query);
-    const roomId = req.params.roomId as string;
-    if (!isAdmin(req, config)) {
-      const claims = await requireUser(req);
-      const seats = await Promise.all(ROOM_KINDS.map((kind) => presence.hget(seatKey(kind), claims.userId)));
-      if (!seats.includes(roomId)) throw new HttpError(403, HttpErrorCode.Forbidden, "only admins and players seated in that room may read its events");
-    }
-    await events.flush();
-    res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
-  }));
+  router.get(
+    "/api/events/:roomId",
+    route(async (req, res) => {
+      const { after, limit } = parse(EventsQuery, req.query);
+      const roomId = req.params.roomId as string;
+      if (!isAdmin(req, config)) {
+        const claims = await requireUser(req);
+        const seats = await Promise.all(ROOM_KINDS.map((kind) => presence.hget(seatKey(kind), claims.userId)));
+        if (!seats.includes(roomId))
+          throw new HttpError(
+            403,
+            HttpErrorCode.Forbidden,
+            "only admins and players seated in that room may read its events",
+          );
+      }
+      await events.flush();
+      res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
+    }),
+  );
 
   // Live instances of a room kind across every process, with their player counts.
-  router.get("/api/instances", route(async (req, res) => {
-    const { room, world } = parse(InstancesQuery, req.query);
-    const listings = await matchMaker.query({ name: room });
-    // A world instance's filter option is `world`, a dungeon's `dungeon`.
-    const mapOf = (l: (typeof listings)[number]) => (l.metadata?.world ?? l.metadata?.dungeon ?? null) as string | null;
-    res.json(
-      listings
-        .filter((l) => !world || mapOf(l) === world)
-        .map((l) => ({ roomId: l.roomId, room: l.name, world: mapOf(l), players: l.clients, maxPlayers: l.maxClients, locked: l.locked, processId: l.processId })),
-    );
-  }));
+  router.get(
+    "/api/instances",
+    route(async (req, res) => {
+      const { room, world } = parse(InstancesQuery, req.query);
+      const listings = await matchMaker.query({ name: room });
+      // A world instance's filter option is `world`, a dungeon's `dungeon`.
+      const mapOf = (l: (typeof listings)[number]) =>
+        (l.metadata?.world ?? l.metadata?.dungeon ?? null) as string | null;
+      res.json(
+        listings
+          .filter((l) => !world || mapOf(l) === world)
+          .map((l) => ({
+            roomId: l.roomId,
+            room: l.name,
+            world: mapOf(l),
+            players: l.clients,
+            maxPlayers: l.maxClients,
+            locked: l.locked,
+            processId: l.processId,
+          })),
+      );
+    }),
+  );
 
   // Readiness: 503 naming each required dependency that is down. Liveness is /health/live.
-  router.get(["/health", "/health/ready"], route(async (_req, res) => {
-    const down: string[] = [];
-    const storeUp = await store.ping().then(() => !profiles.failing && !events.failing, () => false);
-    if (!storeUp) down.push(`store (${store.kind})`);
-    if (services.redis && !(await services.redis.ping().then(() => true, () => false))) down.push("redis");
-    if (down.length) res.status(503).json({ status: "unavailable", down, saves: profiles.snapshot(), events: events.snapshot() });
-    else res.json({ status: "ok" });
-  }));
+  router.get(
+    ["/health", "/health/ready"],
+    route(async (_req, res) => {
+      const down: string[] = [];
+      const storeUp = await store.ping().then(
+        () => !profiles.failing && !events.failing,
+        () => false,
+      );
+      if (!storeUp) down.push(`store (${store.kind})`);
+      if (
+        services.redis &&
+        !(await services.redis.ping().then(
+          () => true,
+          () => false,
+        ))
+      )
+        down.push("redis");
+      if (down.length)
+        res.status(503).json({ status: "unavailable", down, saves: profiles.snapshot(), events: events.snapshot() });
+      else res.json({ status: "ok" });
+    }),
+  );
 
   return router;
 }

@@ -9,7 +9,11 @@ import type { Store } from "./store.js";
 export async function openStore(config: Config, log: Logger): Promise<Store> {
   if (config.mongoUrl) {
     log.info({ url: redactUrl(config.mongoUrl) }, "using the MongoDB store");
-    return MongoStore.connect(config.mongoUrl, { eventTtlMs: config.eventTtlSec * 1000 }, log.child({ component: "mongodb" }));
+    return MongoStore.connect(
+      config.mongoUrl,
+      { eventTtlMs: config.eventTtlSec * 1000 },
+      log.child({ component: "mongodb" }),
+    );
   }
   const file = join(config.dataDir, "realmgate.db");
   log.info({ file }, "using the embedded SQLite store");

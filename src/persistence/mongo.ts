@@ -9,7 +9,16 @@
  */
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
-import { StaleProfileError, StoreUnavailableError, UsernameTakenError, type Account, type GameEvent, type NewAccount, type Profile, type Store } from "./store.js";
+import {
+  StaleProfileError,
+  StoreUnavailableError,
+  UsernameTakenError,
+  type Account,
+  type GameEvent,
+  type NewAccount,
+  type Profile,
+  type Store,
+} from "./store.js";
 
 interface AccountDoc {
   _id: string;
@@ -46,7 +55,10 @@ const accountSchema = new Schema<AccountDoc>(
   { versionKey: false },
 );
 // Unique among registered accounts; guests (null) may be many.
-accountSchema.index({ usernameKey: 1 }, { unique: true, partialFilterExpression: { usernameKey: { $type: "string" } } });
+accountSchema.index(
+  { usernameKey: 1 },
+  { unique: true, partialFilterExpression: { usernameKey: { $type: "string" } } },
+);
 
 const profileSchema = new Schema<ProfileDoc>(
   {
@@ -88,7 +100,8 @@ const { mongo } = mongoose;
  * wrapper a bulk insert puts around a connection failure.
  */
 function isUnavailable(error: unknown): boolean {
-  const err = error instanceof mongo.MongoBulkWriteError && error.errorResponse instanceof Error ? error.errorResponse : error;
+  const err =
+    error instanceof mongo.MongoBulkWriteError && error.errorResponse instanceof Error ? error.errorResponse : error;
   return (
     err instanceof mongo.MongoNetworkError ||
     err instanceof mongo.MongoServerSelectionError ||
@@ -125,7 +138,10 @@ export class MongoStore implements Store {
   private readonly profiles: Model<ProfileDoc>;
   private readonly events: Model<EventDoc>;
 
-  private constructor(private readonly conn: Connection, private readonly options: MongoOptions) {
+  private constructor(
+    private readonly conn: Connection,
+    private readonly options: MongoOptions,
+  ) {
     this.accounts = conn.model<AccountDoc>("Account", accountSchema, "accounts");
     this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
@@ -161,7 +177,10 @@ export class MongoStore implements Store {
           createdAt,
         });
       } catch (err) {
-        if (isDuplicate(err) && (err as { keyPattern?: Record<string, unknown> }).keyPattern?.usernameKey !== undefined) {
+        if (
+          isDuplicate(err) &&
+          (err as { keyPattern?: Record<string, unknown> }).keyPattern?.usernameKey !== undefined
+        ) {
           throw new UsernameTakenError(`username "${account.username}" is taken`);
         }
         throw err;
@@ -171,7 +190,15 @@ export class MongoStore implements Store {
   }
 
   private toAccount(doc: AccountDoc | null): Account | null {
-    return doc && { userId: doc._id, username: doc.username, name: doc.name, passwordHash: doc.passwordHash, createdAt: doc.createdAt };
+    return (
+      doc && {
+        userId: doc._id,
+        username: doc.username,
+        name: doc.name,
+        passwordHash: doc.passwordHash,
+        createdAt: doc.createdAt,
+      }
+    );
   }
 
   async getAccount(userId: string): Promise<Account | null> {
@@ -191,7 +218,17 @@ export class MongoStore implements Store {
       const doc = await this.profiles.findById(userId).lean<ProfileDoc>();
       if (!doc) return null;
       const { _id, lastOp: _op, updatedAt: _at, ...rest } = doc;
-      return { userId: _id, name: rest.name, level: rest.level, xp: rest.xp, gold: rest.gold, hp: rest.hp, inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })), location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null, version: rest.version };
+      return {
+        userId: _id,
+        name: rest.name,
+        level: rest.level,
+        xp: rest.xp,
+        gold: rest.gold,
+        hp: rest.hp,
+        inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })),
+        location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
+        version: rest.version,
+      };
     });
   }
 
@@ -231,7 +268,9 @@ export class MongoStore implements Store {
         // Anything else (a dropped connection arrives wrapped, with an empty `writeErrors`) is not.
         const writeErrors = err instanceof mongo.MongoBulkWriteError ? [err.writeErrors ?? []].flat() : [];
         const onlyDuplicates =
-          writeErrors.length > 0 && writeErrors.every((w) => w.code === DUPLICATE_KEY) && !(err as InstanceType<typeof mongo.MongoBulkWriteError>).result?.getWriteConcernError();
+          writeErrors.length > 0 &&
+          writeErrors.every((w) => w.code === DUPLICATE_KEY) &&
+          !(err as InstanceType<typeof mongo.MongoBulkWriteError>).result?.getWriteConcernError();
         if (!onlyDuplicates) throw err;
       }
     });
@@ -239,7 +278,11 @@ export class MongoStore implements Store {
 
   async eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]> {
     return guard(async () => {
-      const docs = await this.events.find({ roomId, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).lean<EventDoc[]>();
+      const docs = await this.events
+        .find({ roomId, seq: { $gt: after } })
+        .sort({ seq: 1 })
+        .limit(limit)
+        .lean<EventDoc[]>();
       return docs.map(({ roomId, seq, at, type, data }) => ({ roomId, seq, at, type, data }));
     });
   }

@@ -54,7 +54,13 @@ export class ProfileCache extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
-  private readonly stats = { saves: 0, failures: 0, consecutiveFailures: 0, lastLatencyMs: 0, lastError: null as string | null };
+  private readonly stats = {
+    saves: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    lastLatencyMs: 0,
+    lastError: null as string | null,
+  };
 
   constructor(
     private readonly store: Store,
@@ -149,12 +155,14 @@ export class ProfileCache extends EventEmitter {
   private async flushDirty(): Promise<void> {
     if (Date.now() < this.retryAt) return;
     const due = [...this.entries].filter(([, e]) => (e.dirty || e.opId) && !e.writing).map(([id]) => id);
-    await Promise.all(due.map(async (id) => {
-      await this.flush(id);
-      // Released while its write was failing: forget it once it is safely written.
-      const entry = this.entries.get(id);
-      if (entry?.released && !entry.dirty && !entry.opId) this.entries.delete(id);
-    }));
+    await Promise.all(
+      due.map(async (id) => {
+        await this.flush(id);
+        // Released while its write was failing: forget it once it is safely written.
+        const entry = this.entries.get(id);
+        if (entry?.released && !entry.dirty && !entry.opId) this.entries.delete(id);
+      }),
+    );
   }
 
   /** Writes one profile if dirty, after any write already in progress. */
@@ -189,7 +197,10 @@ export class ProfileCache extends EventEmitter {
         } else {
           entry.dirty = true;
           this.stats.consecutiveFailures++;
-          const delay = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1));
+          const delay = Math.min(
+            this.options.maxBackoffMs ?? 30_000,
+            (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1),
+          );
           this.retryAt = Date.now() + delay;
           clearTimeout(this.retryTimer);
           this.retryTimer = setTimeout(() => void this.flushDirty(), delay);

@@ -91,7 +91,10 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite";
   private readonly db: DatabaseSync;
 
-  constructor(readonly file: string, options: SqliteOptions = {}) {
+  constructor(
+    readonly file: string,
+    options: SqliteOptions = {},
+  ) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new DatabaseSync(file);
     this.db.exec(`PRAGMA journal_mode = WAL;
@@ -119,7 +122,8 @@ export class SqliteStore implements Store {
           .prepare("INSERT INTO accounts (user_id, username, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
           .run(account.userId, account.username, account.name, account.passwordHash, createdAt);
       } catch (err) {
-        if (isUniqueViolation(err, "accounts.username")) throw new UsernameTakenError(`username "${account.username}" is taken`);
+        if (isUniqueViolation(err, "accounts.username"))
+          throw new UsernameTakenError(`username "${account.username}" is taken`);
         throw err;
       }
       return { ...account, createdAt };
@@ -143,8 +147,7 @@ export class SqliteStore implements Store {
   async loadProfile(userId: string): Promise<Profile | null> {
     return guard(() => {
       const row = this.db.prepare("SELECT doc, version FROM profiles WHERE user_id = ?").get(userId) as
-        | { doc: string; version: number }
-        | undefined;
+        { doc: string; version: number } | undefined;
       return row ? { ...(JSON.parse(row.doc) as Omit<Profile, "version">), version: row.version } : null;
     });
   }
@@ -180,7 +183,9 @@ export class SqliteStore implements Store {
   async appendEvents(events: readonly GameEvent[]): Promise<void> {
     return guard(() => {
       if (events.length === 0) return;
-      const insert = this.db.prepare("INSERT INTO events (room_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+      const insert = this.db.prepare(
+        "INSERT INTO events (room_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      );
       this.transaction(() => {
         for (const e of events) insert.run(e.roomId, e.seq, e.at, e.type, JSON.stringify(e.data));
       });

@@ -58,7 +58,10 @@ export class StoreUnavailableError extends Error {
 
 export class StaleProfileError extends Error {
   override name = "StaleProfileError";
-  constructor(readonly userId: string, readonly expectedVersion: number) {
+  constructor(
+    readonly userId: string,
+    readonly expectedVersion: number,
+  ) {
     super(`profile ${userId} is no longer at version ${expectedVersion}`);
   }
 }

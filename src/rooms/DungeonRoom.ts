@@ -7,7 +7,17 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Delayed } from "@colyseus/core";
 import { policy } from "../content/policy.js";
 import type { Dungeon } from "../content/index.js";
-import { addHero, applyCommand, createDungeon, PICKUP_RANGE, removeHero, stepDungeon, type DungeonCommand, type DungeonEvent, type DungeonSim } from "../rules/dungeon.js";
+import {
+  addHero,
+  applyCommand,
+  createDungeon,
+  PICKUP_RANGE,
+  removeHero,
+  stepDungeon,
+  type DungeonCommand,
+  type DungeonEvent,
+  type DungeonSim,
+} from "../rules/dungeon.js";
 import { addItem } from "../rules/profile.js";
 import { levelForXp } from "../rules/progression.js";
 import { createRng, type Rng } from "../rules/rng.js";
@@ -18,8 +28,10 @@ import type { Services } from "./services.js";
 
 export class DungeonRoom extends GameRoom<DungeonState> {
   static override joinOptions(services: Services) {
-    return DungeonJoinOptions.refine((o) => services.content.dungeons.has(o.dungeon), { message: "is not a known dungeon", path: ["dungeon"] })
-      .transform((o) => ({ ...o, party: o.party ?? `solo-${randomUUID()}` }));
+    return DungeonJoinOptions.refine((o) => services.content.dungeons.has(o.dungeon), {
+      message: "is not a known dungeon",
+      path: ["dungeon"],
+    }).transform((o) => ({ ...o, party: o.party ?? `solo-${randomUUID()}` }));
   }
   readonly kind = "dungeon";
 
@@ -54,14 +66,20 @@ export class DungeonRoom extends GameRoom<DungeonState> {
 
     this.sim = createDungeon(this.dungeon, this.services.content);
     this.state.dungeon = this.dungeon.template.id;
-    for (const door of this.dungeon.template.doors) this.state.doors.set(door.id, new Door({ id: door.id, open: false }));
+    for (const door of this.dungeon.template.doors)
+      this.state.doors.set(door.id, new Door({ id: door.id, open: false }));
     for (const e of this.sim.enemies.values()) {
-      this.state.enemies.set(e.id, new Enemy({ id: e.id, kind: e.type.id, x: e.x, y: e.y, hp: e.hp, maxHp: e.stats.maxHp, alive: true }));
+      this.state.enemies.set(
+        e.id,
+        new Enemy({ id: e.id, kind: e.type.id, x: e.x, y: e.y, hp: e.hp, maxHp: e.stats.maxHp, alive: true }),
+      );
     }
     this.sync();
 
     this.action("move", Move, (seat, { x, y }) => this.command(seat, { type: "move", x, y }));
-    this.action("attack", Attack, (seat, { target, ability }) => this.command(seat, { type: "attack", target, ability }));
+    this.action("attack", Attack, (seat, { target, ability }) =>
+      this.command(seat, { type: "attack", target, ability }),
+    );
     this.action("pickup", Pickup, (seat, { loot }) => this.command(seat, { type: "pickup", loot }));
 
     const dtMs = 1000 / policy.dungeonTickRate;
@@ -151,7 +169,8 @@ export class DungeonRoom extends GameRoom<DungeonState> {
       enemy.alive = e.alive;
     }
     for (const id of s.loot.keys()) if (!this.sim.loot.has(id)) s.loot.delete(id);
-    for (const l of this.sim.loot.values()) if (!s.loot.has(l.id)) s.loot.set(l.id, new Loot({ id: l.id, item: l.item, qty: l.qty, x: l.x, y: l.y }));
+    for (const l of this.sim.loot.values())
+      if (!s.loot.has(l.id)) s.loot.set(l.id, new Loot({ id: l.id, item: l.item, qty: l.qty, x: l.x, y: l.y }));
     if (this.sim.doorsOpen) for (const door of s.doors.values()) door.open = true;
   }
 
@@ -161,7 +180,18 @@ export class DungeonRoom extends GameRoom<DungeonState> {
     const h = addHero(this.sim, seat.sessionId, this.ctx);
     this.state.heroes.set(
       seat.sessionId,
-      new Hero({ sessionId: seat.sessionId, userId: seat.userId, name: seat.name, x: h.x, y: h.y, hp: h.hp, maxHp: h.stats.maxHp, mana: h.mana, maxMana: h.stats.maxMana, alive: true }),
+      new Hero({
+        sessionId: seat.sessionId,
+        userId: seat.userId,
+        name: seat.name,
+        x: h.x,
+        y: h.y,
+        hp: h.hp,
+        maxHp: h.stats.maxHp,
+        mana: h.mana,
+        maxMana: h.stats.maxMana,
+        alive: true,
+      }),
     );
   }
 

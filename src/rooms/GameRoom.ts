@@ -6,7 +6,16 @@
  * Subclasses supply the state, the bodies and the rules (`create`, `placeBody`, `removeBody`);
  * they stay thin.
  */
-import { matchMaker, Room, ServerError, ErrorCode, Protocol, type Client, type RoomException, type RoomMethodName } from "@colyseus/core";
+import {
+  matchMaker,
+  Room,
+  ServerError,
+  ErrorCode,
+  Protocol,
+  type Client,
+  type RoomException,
+  type RoomMethodName,
+} from "@colyseus/core";
 import type { Deferred } from "@colyseus/core";
 import { z } from "zod";
 import type { Logger } from "../log.js";
@@ -100,22 +109,50 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
    * Checks the token and the join options. Runs before matchmaking with the same options object,
    * so the defaults it fills in (for instance `world: "meadow"`) are what `filterBy` matches on.
    */
-  static async authenticate(services: Services, kind: string, schema: z.ZodType, token: string | undefined, options: Record<string, unknown>): Promise<AuthData> {
+  static async authenticate(
+    services: Services,
+    kind: string,
+    schema: z.ZodType,
+    token: string | undefined,
+    options: Record<string, unknown>,
+  ): Promise<AuthData> {
     const parsed = schema.safeParse(options ?? {});
-    const world = parsed.success ? String((parsed.data as { world?: string; dungeon?: string }).world ?? (parsed.data as { dungeon?: string }).dungeon) : "-";
+    const world = parsed.success
+      ? String(
+          (parsed.data as { world?: string; dungeon?: string }).world ?? (parsed.data as { dungeon?: string }).dungeon,
+        )
+      : "-";
     const authFailure = (code: string, why: string) => {
       services.security.signal("auth_failure", { room: kind, world, reason: code });
       return new ServerError(ErrorCode.AUTH_FAILED, `${code}: ${why}`);
     };
-    if (!token) throw authFailure(JoinErrorCode.AuthMissing, "set client.auth.token to a token from /auth/guest, /auth/register or /auth/login");
+    if (!token)
+      throw authFailure(
+        JoinErrorCode.AuthMissing,
+        "set client.auth.token to a token from /auth/guest, /auth/register or /auth/login",
+      );
     const verdict = await services.tokens.verify(token);
-    if (!verdict.ok) throw authFailure(verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid, `the token is ${verdict.reason}; log in again`);
-    if (!parsed.success) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.InputInvalid}: join options ${describeIssue(parsed.error)}`);
+    if (!verdict.ok)
+      throw authFailure(
+        verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid,
+        `the token is ${verdict.reason}; log in again`,
+      );
+    if (!parsed.success)
+      throw new ServerError(
+        ErrorCode.APPLICATION_ERROR,
+        `${JoinErrorCode.InputInvalid}: join options ${describeIssue(parsed.error)}`,
+      );
     if (services.redis && !services.redis.up) {
-      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.PresenceUnavailable}: the cluster's Redis is unreachable; rooms in play go on, new joins wait until it is back`);
+      throw new ServerError(
+        ErrorCode.APPLICATION_ERROR,
+        `${JoinErrorCode.PresenceUnavailable}: the cluster's Redis is unreachable; rooms in play go on, new joins wait until it is back`,
+      );
     }
     if (services.profiles.saturated) {
-      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`);
+      throw new ServerError(
+        ErrorCode.APPLICATION_ERROR,
+        `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`,
+      );
     }
     Object.assign(options, parsed.data);
     return verdict.claims;
@@ -162,7 +199,10 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     await this.claimSeat(auth.userId);
     const profile = await this.services.profiles.checkout(auth).catch((err: unknown) => {
       this.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
-      throw new ServerError(ErrorCode.APPLICATION_ERROR, `${JoinErrorCode.StoreUnavailable}: your profile cannot be loaded right now; try again shortly`);
+      throw new ServerError(
+        ErrorCode.APPLICATION_ERROR,
+        `${JoinErrorCode.StoreUnavailable}: your profile cannot be loaded right now; try again shortly`,
+      );
     });
     const seat: Seat = {
       sessionId: client.sessionId,
@@ -202,7 +242,10 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     if (!seat || seat.ended) return;
     this.services.metrics.drops.inc({ room: this.kind, world: this.world });
     if (this.services.config.reconnectSec === 0) return;
-    this.log.info({ sessionId: seat.sessionId, tick: this.tick }, "connection dropped; holding the body for reconnection");
+    this.log.info(
+      { sessionId: seat.sessionId, tick: this.tick },
+      "connection dropped; holding the body for reconnection",
+    );
     seat.reconnection = this.allowReconnection(client, this.services.config.reconnectSec);
     // Refused outright while the room is disposing (a shutdown); then onLeave follows as usual.
     seat.reconnection.catch(() => undefined);
@@ -221,7 +264,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   override async onLeave(client: Client): Promise<void> {
     const seat = this.seats.get(client.sessionId);
     if (!seat) return;
-    if (seat.reconnection && !seat.ended) this.services.metrics.failedReconnections.inc({ room: this.kind, world: this.world });
+    if (seat.reconnection && !seat.ended)
+      this.services.metrics.failedReconnections.inc({ room: this.kind, world: this.world });
     await this.releaseSeat(seat);
   }
 
@@ -274,7 +318,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     seat.ended = true;
     await this.releaseSeat(seat);
     if (seat.reconnection) seat.reconnection.reject(new Error("session replaced"));
-    else seat.client.leave(CloseCodes.SessionReplaced, "session/replaced: the same user joined from another connection");
+    else
+      seat.client.leave(CloseCodes.SessionReplaced, "session/replaced: the same user joined from another connection");
   }
 
   // --- the message pipeline ------------------------------------------------------------------
@@ -294,7 +339,12 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
       received.inc();
       const seat = this.seats.get(client.sessionId);
       if (!seat || seat.ended || seat.travelling) return;
-      if (!this.withinRate(seat, rate)) return this.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.RateLimited, message: `too many '${type}' messages; slow down` });
+      if (!this.withinRate(seat, rate))
+        return this.refuse(seat, type, seqOf(payload), {
+          ok: false,
+          code: RejectCode.RateLimited,
+          message: `too many '${type}' messages; slow down`,
+        });
       const parsed = schema.safeParse(payload);
       if (!parsed.success) return this.malformed(seat, type, payload, describeIssue(parsed.error));
       const message = parsed.data as z.infer<S> & { seq?: number };
@@ -331,7 +381,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     if (result.allowed) return true;
     const flood = strike(seat.floodStrikes, policy.flood, now);
     seat.floodStrikes = flood.times;
-    if (flood.out) this.expel(seat, CloseCodes.Flooding, "rate/flooding: far past the message rate limit", "flood_disconnect");
+    if (flood.out)
+      this.expel(seat, CloseCodes.Flooding, "rate/flooding: far past the message rate limit", "flood_disconnect");
     return false;
   }
 
@@ -339,14 +390,34 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     this.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.InputInvalid, message: detail });
     const strikes = strike(seat.malformedStrikes, policy.malformed, this.now);
     seat.malformedStrikes = strikes.times;
-    if (strikes.out) this.expel(seat, CloseCodes.MalformedInput, "input/repeated: too many malformed messages", "malformed_disconnect");
+    if (strikes.out)
+      this.expel(
+        seat,
+        CloseCodes.MalformedInput,
+        "input/repeated: too many malformed messages",
+        "malformed_disconnect",
+      );
   }
 
   protected refuse(seat: Seat, action: string, seq: number | null, refusal: Refusal): void {
     if (seat.ended && !seat.travelling) return;
     this.services.metrics.rejects.inc({ room: this.kind, world: this.world, code: refusal.code });
-    const signal: SecuritySignal = refusal.code === RejectCode.RateLimited ? "rate_limited" : refusal.code === RejectCode.SeqStale ? "stale_seq" : "invalid_action";
-    this.services.security.signal(signal, { room: this.kind, world: this.world, roomId: this.roomId, sessionId: seat.sessionId, userId: seat.userId, action, code: refusal.code, tick: this.tick });
+    const signal: SecuritySignal =
+      refusal.code === RejectCode.RateLimited
+        ? "rate_limited"
+        : refusal.code === RejectCode.SeqStale
+          ? "stale_seq"
+          : "invalid_action";
+    this.services.security.signal(signal, {
+      room: this.kind,
+      world: this.world,
+      roomId: this.roomId,
+      sessionId: seat.sessionId,
+      userId: seat.userId,
+      action,
+      code: refusal.code,
+      tick: this.tick,
+    });
     this.record("reject", { sessionId: seat.sessionId, userId: seat.userId, action, seq, code: refusal.code });
     seat.client.send("reject", { seq, action, code: refusal.code, message: refusal.message });
   }
@@ -354,7 +425,14 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   private expel(seat: Seat, code: number, reason: string, signal: SecuritySignal): void {
     if (seat.ended) return;
     seat.ended = true;
-    this.services.security.signal(signal, { room: this.kind, world: this.world, roomId: this.roomId, sessionId: seat.sessionId, userId: seat.userId, tick: this.tick });
+    this.services.security.signal(signal, {
+      room: this.kind,
+      world: this.world,
+      roomId: this.roomId,
+      sessionId: seat.sessionId,
+      userId: seat.userId,
+      tick: this.tick,
+    });
     seat.client.leave(code, reason);
   }
 
@@ -377,7 +455,11 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   private sampleRtt(): void {
     const histogram = this.services.metrics.rtt.labels({ room: this.kind, world: this.world });
     for (const seat of this.seats.values()) {
-      const ws = (seat.client as Client & { ref?: { ping?: () => void; once?: (e: string, f: () => void) => void; readyState?: number } }).ref;
+      const ws = (
+        seat.client as Client & {
+          ref?: { ping?: () => void; once?: (e: string, f: () => void) => void; readyState?: number };
+        }
+      ).ref;
       if (seat.reconnection || !ws?.ping || !ws.once || ws.readyState !== 1) continue;
       const sent = performance.now();
       ws.once("pong", () => histogram.observe((performance.now() - sent) / 1000));

@@ -73,10 +73,12 @@ export class Interest<Entity extends Schema & Point> {
     // Positions come from the grid (plain numbers), not the synchronized entities: this runs on
     // every move. Out-of-range pairs are collected first, since hiding edits the sets walked here.
     let gone: string[] | undefined;
-    for (const viewerId of this.seenBy.get(sessionId)!) if (!this.grid.within(sessionId, viewerId, this.radius)) (gone ??= []).push(viewerId);
+    for (const viewerId of this.seenBy.get(sessionId)!)
+      if (!this.grid.within(sessionId, viewerId, this.radius)) (gone ??= []).push(viewerId);
     for (const viewerId of gone ?? []) this.hide(viewerId, sessionId);
     gone = undefined;
-    for (const otherId of this.watchers.get(sessionId)!.visible) if (!this.grid.within(sessionId, otherId, this.radius)) (gone ??= []).push(otherId);
+    for (const otherId of this.watchers.get(sessionId)!.visible)
+      if (!this.grid.within(sessionId, otherId, this.radius)) (gone ??= []).push(otherId);
     for (const otherId of gone ?? []) this.hide(sessionId, otherId);
   }
 
@@ -101,7 +103,14 @@ export class Interest<Entity extends Schema & Point> {
       if (i++ % SLICES !== tick % SLICES) continue;
       const self = this.entityOf(sessionId);
       if (!self) continue;
-      const next = this.grid.nearest(self, this.radius, watcher.cap - 1, sessionId, watcher.visible, this.radius * HYSTERESIS);
+      const next = this.grid.nearest(
+        self,
+        this.radius,
+        watcher.cap - 1,
+        sessionId,
+        watcher.visible,
+        this.radius * HYSTERESIS,
+      );
       const { add, remove } = diffVisible(watcher.visible, next);
       for (const id of remove) this.hide(sessionId, id);
       for (const id of add) this.show(sessionId, id);

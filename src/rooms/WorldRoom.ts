@@ -31,7 +31,10 @@ interface Walker {
 
 export class WorldRoom extends GameRoom<WorldState> {
   static override joinOptions(services: Services) {
-    return WorldJoinOptions.refine((o) => services.content.worlds.has(o.world), { message: "is not a known world", path: ["world"] });
+    return WorldJoinOptions.refine((o) => services.content.worlds.has(o.world), {
+      message: "is not a known world",
+      path: ["world"],
+    });
   }
   readonly kind = "world";
 
@@ -69,7 +72,8 @@ export class WorldRoom extends GameRoom<WorldState> {
     const t = this.template;
     this.state.world = t.id;
     for (const p of t.portals) this.state.portals.set(p.id, new Portal({ id: p.id, x: p.x, y: p.y, to: p.to }));
-    for (const r of t.resources) this.state.resources.set(r.id, new Resource({ id: r.id, kind: r.kind, x: r.x, y: r.y, amount: r.amount }));
+    for (const r of t.resources)
+      this.state.resources.set(r.id, new Resource({ id: r.id, kind: r.kind, x: r.x, y: r.y, amount: r.amount }));
 
     this.interest = new Interest(t.aoiRadius, (id) => this.state.players.get(id), this.services.config.aoiEnabled);
 
@@ -186,7 +190,13 @@ export class WorldRoom extends GameRoom<WorldState> {
     seat.profile.inventory = addItem(seat.profile.inventory, verdict.item, verdict.qty);
     this.services.profiles.touch(seat.userId);
     seat.client.send("gathered", { resource: resourceId, item: verdict.item, qty: verdict.qty });
-    this.record("gathered", { sessionId: seat.sessionId, userId: seat.userId, resource: resourceId, item: verdict.item, qty: verdict.qty });
+    this.record("gathered", {
+      sessionId: seat.sessionId,
+      userId: seat.userId,
+      resource: resourceId,
+      item: verdict.item,
+      qty: verdict.qty,
+    });
     return verdict;
   }
 
@@ -200,11 +210,11 @@ export class WorldRoom extends GameRoom<WorldState> {
   private travel(seat: Seat, portalId: string, seq: number) {
     const player = this.state.players.get(seat.sessionId)!;
     const portal = this.template.portals.find((p) => p.id === portalId);
-    const verdict = checkTravel(
-      { x: player.x, y: player.y, arrivedAt: seat.arrivedAt },
-      portal,
-      { now: this.now, inFlight: this.inFlight.get(portalId) ?? 0, policy: policy.travel },
-    );
+    const verdict = checkTravel({ x: player.x, y: player.y, arrivedAt: seat.arrivedAt }, portal, {
+      now: this.now,
+      inFlight: this.inFlight.get(portalId) ?? 0,
+      policy: policy.travel,
+    });
     if (!verdict.ok) return verdict;
     seat.travelling = true;
     this.inFlight.set(portalId, (this.inFlight.get(portalId) ?? 0) + 1);
@@ -212,7 +222,12 @@ export class WorldRoom extends GameRoom<WorldState> {
     return verdict;
   }
 
-  private async handOver(seat: Seat, player: Player, portal: WorldTemplate["portals"][number], seq: number): Promise<void> {
+  private async handOver(
+    seat: Seat,
+    player: Player,
+    portal: WorldTemplate["portals"][number],
+    seq: number,
+  ): Promise<void> {
     const release = () => {
       this.inFlight.set(portal.id, (this.inFlight.get(portal.id) ?? 1) - 1);
     };
@@ -229,7 +244,11 @@ export class WorldRoom extends GameRoom<WorldState> {
 
     let reservation: Awaited<ReturnType<typeof matchMaker.joinOrCreate>>;
     try {
-      reservation = await matchMaker.joinOrCreate("world", { world: target.id, device, traveller: { userId: seat.userId, name: seat.name } });
+      reservation = await matchMaker.joinOrCreate("world", {
+        world: target.id,
+        device,
+        traveller: { userId: seat.userId, name: seat.name },
+      });
     } catch (err) {
       return fail(`no seat could be reserved in ${target.id}`, err);
     }
@@ -246,7 +265,13 @@ export class WorldRoom extends GameRoom<WorldState> {
     }
 
     const globalSeq = await this.services.sequences.next("travel").catch(() => null);
-    this.record("travel", { sessionId: seat.sessionId, userId: seat.userId, portal: portal.id, to: target.id, globalSeq });
+    this.record("travel", {
+      sessionId: seat.sessionId,
+      userId: seat.userId,
+      portal: portal.id,
+      to: target.id,
+      globalSeq,
+    });
     seat.ended = true;
     await this.releaseSeat(seat);
     seat.client.send("travel", { world: target.id, reservation });

@@ -9,6 +9,7 @@ export function checkChat(text: string): Verdict<{ text: string }> {
   const trimmed = text.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
   const length = [...trimmed].length;
   if (length === 0) return refuse(RejectCode.ChatEmpty, "the message is empty");
-  if (length > CHAT_MAX_CHARS) return refuse(RejectCode.ChatTooLong, `the message is ${length} characters; at most ${CHAT_MAX_CHARS}`);
+  if (length > CHAT_MAX_CHARS)
+    return refuse(RejectCode.ChatTooLong, `the message is ${length} characters; at most ${CHAT_MAX_CHARS}`);
   return { ok: true, text: trimmed };
 }

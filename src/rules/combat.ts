@@ -26,21 +26,36 @@ export interface Hit {
  * Damage of one hit: attack × power × a ±10 % roll, × the crit multiplier on a crit, less the
  * target's defense; at least 1.
  */
-export function rollDamage(attacker: Combatant, target: Combatant, ability: Ability, rng: Rng): { damage: number; crit: boolean } {
+export function rollDamage(
+  attacker: Combatant,
+  target: Combatant,
+  ability: Ability,
+  rng: Rng,
+): { damage: number; crit: boolean } {
   const spread = 0.9 + rng.next() * 0.2;
   const crit = rng.next() < attacker.stats.critChance;
-  const raw = attacker.stats.attack * ability.power * attacker.damageBonus * spread * (crit ? attacker.stats.critMultiplier : 1);
+  const raw =
+    attacker.stats.attack * ability.power * attacker.damageBonus * spread * (crit ? attacker.stats.critMultiplier : 1);
   return { damage: Math.max(1, Math.round(raw - target.stats.defense)), crit };
 }
 
 /** The checks of an attack, in the order a player would want to hear about them. */
-export function checkAttack(attacker: Combatant, target: Combatant | undefined, ability: Ability, now: number): Verdict {
+export function checkAttack(
+  attacker: Combatant,
+  target: Combatant | undefined,
+  ability: Ability,
+  now: number,
+): Verdict {
   if (!attacker.alive) return refuse(RejectCode.ActorDead, "you are dead");
-  if (!target || !target.alive) return refuse(RejectCode.AttackBadTarget, "the target does not exist or is already dead");
+  if (!target || !target.alive)
+    return refuse(RejectCode.AttackBadTarget, "the target does not exist or is already dead");
   const readyAt = attacker.readyAt[ability.id] ?? 0;
-  if (now < readyAt) return refuse(RejectCode.AttackCooldown, `${ability.id} is ready in ${Math.ceil(readyAt - now)} ms`);
-  if (attacker.mana < ability.manaCost) return refuse(RejectCode.AttackNoMana, `${ability.id} needs ${ability.manaCost} mana`);
-  if (!within(attacker, target, ability.range)) return refuse(RejectCode.AttackOutOfRange, `the target is more than ${ability.range} away`);
+  if (now < readyAt)
+    return refuse(RejectCode.AttackCooldown, `${ability.id} is ready in ${Math.ceil(readyAt - now)} ms`);
+  if (attacker.mana < ability.manaCost)
+    return refuse(RejectCode.AttackNoMana, `${ability.id} needs ${ability.manaCost} mana`);
+  if (!within(attacker, target, ability.range))
+    return refuse(RejectCode.AttackOutOfRange, `the target is more than ${ability.range} away`);
   return { ok: true };
 }
 

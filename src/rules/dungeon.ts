@@ -84,7 +84,19 @@ export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTyp
   for (const e of dungeon.template.enemies) {
     const type = content.enemyTypes.get(e.type)!;
     const stats = content.combatStats.get(type.stats)!;
-    enemies.set(e.id, { id: e.id, type, x: e.x, y: e.y, hp: stats.maxHp, mana: stats.maxMana, alive: true, stats, readyAt: {}, damageBonus: 1, engaged: false });
+    enemies.set(e.id, {
+      id: e.id,
+      type,
+      x: e.x,
+      y: e.y,
+      hp: stats.maxHp,
+      mana: stats.maxMana,
+      alive: true,
+      stats,
+      readyAt: {},
+      damageBonus: 1,
+      engaged: false,
+    });
   }
   const hasBoss = [...enemies.values()].some((e) => e.type.phases?.length);
   return {
@@ -103,7 +115,19 @@ export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTyp
 export function addHero(sim: DungeonSim, id: string, ctx: Pick<DungeonCtx, "now" | "rng" | "content">): HeroSim {
   const stats = ctx.content.combatStats.get("hero")!;
   const at = spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng);
-  const hero: HeroSim = { id, ...at, hp: stats.maxHp, mana: stats.maxMana, alive: true, stats, readyAt: {}, damageBonus: 1, moveBudget: 0, lastMoveAt: ctx.now, diedAt: null };
+  const hero: HeroSim = {
+    id,
+    ...at,
+    hp: stats.maxHp,
+    mana: stats.maxMana,
+    alive: true,
+    stats,
+    readyAt: {},
+    damageBonus: 1,
+    moveBudget: 0,
+    lastMoveAt: ctx.now,
+    diedAt: null,
+  };
   sim.heroes.set(id, hero);
   return hero;
 }
@@ -114,7 +138,12 @@ export function removeHero(sim: DungeonSim, id: string): DungeonEvent[] {
 }
 
 /** Applies one hero's command. A refusal changes nothing. */
-export function applyCommand(sim: DungeonSim, heroId: string, command: DungeonCommand, ctx: DungeonCtx): { verdict: Verdict; events: DungeonEvent[] } {
+export function applyCommand(
+  sim: DungeonSim,
+  heroId: string,
+  command: DungeonCommand,
+  ctx: DungeonCtx,
+): { verdict: Verdict; events: DungeonEvent[] } {
   const hero = sim.heroes.get(heroId);
   if (!hero) return { verdict: refuse(RejectCode.ActorDead, "you have no body here"), events: [] };
   const result = (() => {
@@ -133,14 +162,25 @@ export function applyCommand(sim: DungeonSim, heroId: string, command: DungeonCo
 
 function move(sim: DungeonSim, hero: HeroSim, { x, y }: { x: number; y: number }, ctx: DungeonCtx) {
   if (!hero.alive) return { verdict: refuse(RejectCode.ActorDead, "you are dead"), events: [] };
-  const verdict = checkMove(hero, { x, y }, { now: ctx.now, map: sim.map, policy: { speed: sim.dungeon.template.speed, ...policy.move } });
-  if (verdict.ok) Object.assign(hero, { x: verdict.x, y: verdict.y, moveBudget: verdict.moveBudget, lastMoveAt: verdict.lastMoveAt });
+  const verdict = checkMove(
+    hero,
+    { x, y },
+    { now: ctx.now, map: sim.map, policy: { speed: sim.dungeon.template.speed, ...policy.move } },
+  );
+  if (verdict.ok)
+    Object.assign(hero, { x: verdict.x, y: verdict.y, moveBudget: verdict.moveBudget, lastMoveAt: verdict.lastMoveAt });
   return { verdict, events: [] };
 }
 
-function attack(sim: DungeonSim, hero: HeroSim, { target, ability: abilityId }: { target: string; ability: string }, ctx: DungeonCtx) {
+function attack(
+  sim: DungeonSim,
+  hero: HeroSim,
+  { target, ability: abilityId }: { target: string; ability: string },
+  ctx: DungeonCtx,
+) {
   const ability = ctx.content.abilities.get(abilityId);
-  if (!ability?.heroes) return { verdict: refuse(RejectCode.InputInvalid, `no hero ability "${abilityId}"`), events: [] };
+  if (!ability?.heroes)
+    return { verdict: refuse(RejectCode.InputInvalid, `no hero ability "${abilityId}"`), events: [] };
   const enemy = sim.enemies.get(target);
   const verdict = checkAttack(hero, enemy, ability, ctx.now);
   if (!verdict.ok) return { verdict, events: [] };
@@ -151,17 +191,23 @@ function pickup(sim: DungeonSim, hero: HeroSim, { loot: lootId }: { loot: string
   if (!hero.alive) return { verdict: refuse(RejectCode.ActorDead, "you are dead"), events: [] };
   const loot = sim.loot.get(lootId);
   if (!loot) return { verdict: refuse(RejectCode.LootGone, "someone took it already, or it never was"), events: [] };
-  if (!within(hero, loot, PICKUP_RANGE)) return { verdict: refuse(RejectCode.LootOutOfRange, `the loot is more than ${PICKUP_RANGE} away`), events: [] };
+  if (!within(hero, loot, PICKUP_RANGE))
+    return { verdict: refuse(RejectCode.LootOutOfRange, `the loot is more than ${PICKUP_RANGE} away`), events: [] };
   // Removing it here, in the same synchronous step as the check, is what makes the first valid pickup win.
   sim.loot.delete(lootId);
-  return { verdict: { ok: true } as const, events: [{ type: "picked", hero: hero.id, loot: lootId, item: loot.item, qty: loot.qty } as DungeonEvent] };
+  return {
+    verdict: { ok: true } as const,
+    events: [{ type: "picked", hero: hero.id, loot: lootId, item: loot.item, qty: loot.qty } as DungeonEvent],
+  };
 }
 
 /** One hit by a hero on an enemy, and all that follows from it: phases, loot, the clear. */
 function hit(sim: DungeonSim, hero: HeroSim, enemy: EnemySim, ability: Ability, ctx: DungeonCtx): DungeonEvent[] {
   const result = resolveAttack(hero, enemy, ability, ctx.now, ctx.rng);
   enemy.engaged = true;
-  const events: DungeonEvent[] = [{ type: "combat", source: hero.id, target: enemy.id, ability: ability.id, ...result }];
+  const events: DungeonEvent[] = [
+    { type: "combat", source: hero.id, target: enemy.id, ability: ability.id, ...result },
+  ];
   const phases = enemy.type.phases;
   if (phases?.length) {
     const phase = 1 + phases.filter((threshold) => enemy.hp / enemy.stats.maxHp < threshold).length;
@@ -243,7 +289,9 @@ function enemyStep(sim: DungeonSim, enemy: EnemySim, ctx: DungeonCtx, dt: number
   if (checkAttack(enemy, target, ability, ctx.now).ok) {
     const result = resolveAttack(enemy, target, ability, ctx.now, ctx.rng);
     if (result.killed) target.diedAt = ctx.now;
-    const events: DungeonEvent[] = [{ type: "combat", source: enemy.id, target: target.id, ability: ability.id, ...result }];
+    const events: DungeonEvent[] = [
+      { type: "combat", source: enemy.id, target: target.id, ability: ability.id, ...result },
+    ];
     if (result.killed) events.push({ type: "died", hero: target.id });
     return events;
   }
@@ -256,7 +304,11 @@ function chase(map: TileMap, enemy: EnemySim, target: Point, step: number): void
   const d = distance(enemy, target);
   const dx = ((target.x - enemy.x) / d) * step;
   const dy = ((target.y - enemy.y) / d) * step;
-  for (const [mx, my] of [[dx, dy], [Math.sign(dx) * step, 0], [0, Math.sign(dy) * step]]) {
+  for (const [mx, my] of [
+    [dx, dy],
+    [Math.sign(dx) * step, 0],
+    [0, Math.sign(dy) * step],
+  ]) {
     const next = { x: enemy.x + mx, y: enemy.y + my };
     if ((mx !== 0 || my !== 0) && !segmentBlocked(map, enemy, next)) {
       enemy.x = next.x;

@@ -23,7 +23,10 @@ export function checkGather(
   ctx: { now: number; policy: GatherPolicy },
 ): Verdict<{ item: string; qty: number }> {
   if (ctx.now - actor.lastGatherAt < ctx.policy.cooldownMs) {
-    return refuse(RejectCode.GatherCooldown, `gathering again needs ${ctx.policy.cooldownMs - (ctx.now - actor.lastGatherAt)} ms more`);
+    return refuse(
+      RejectCode.GatherCooldown,
+      `gathering again needs ${ctx.policy.cooldownMs - (ctx.now - actor.lastGatherAt)} ms more`,
+    );
   }
   if (!within(actor, source, ctx.policy.range)) {
     return refuse(RejectCode.GatherOutOfRange, `the resource is more than ${ctx.policy.range} away`);

@@ -41,14 +41,20 @@ export function checkMove(
   // On the wire that makes a coordinate a small integer (3 bytes) instead of a float (5 bytes).
   const target = { x: Math.round(requested.x), y: Math.round(requested.y) };
   if (!inBounds(map, target)) {
-    return refuse(RejectCode.MoveOutOfBounds, `(${target.x}, ${target.y}) lies outside the ${map.width}×${map.height} map`);
+    return refuse(
+      RejectCode.MoveOutOfBounds,
+      `(${target.x}, ${target.y}) lies outside the ${map.width}×${map.height} map`,
+    );
   }
   const elapsedMs = Math.max(0, now - body.lastMoveAt);
   const cap = (policy.speed * policy.maxBankMs) / 1000;
   const budget = Math.min(cap, body.moveBudget + (policy.speed * elapsedMs) / 1000);
   const step = distance(body, target);
   if (step > budget * (1 + policy.tolerance) + 1e-6) {
-    return refuse(RejectCode.MoveTooFast, `a step of ${step.toFixed(1)} exceeds the ${budget.toFixed(1)} allowed by speed ${policy.speed}/s`);
+    return refuse(
+      RejectCode.MoveTooFast,
+      `a step of ${step.toFixed(1)} exceeds the ${budget.toFixed(1)} allowed by speed ${policy.speed}/s`,
+    );
   }
   if (segmentBlocked(map, body, target)) {
     return refuse(RejectCode.MoveBlocked, "the step crosses a blocked tile");

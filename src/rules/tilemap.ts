@@ -20,7 +20,12 @@ export interface TileMap {
   readonly blocked: Uint8Array;
 }
 
-export function buildTileMap(width: number, height: number, tileSize: number, blockedRects: readonly TileRect[]): TileMap {
+export function buildTileMap(
+  width: number,
+  height: number,
+  tileSize: number,
+  blockedRects: readonly TileRect[],
+): TileMap {
   const cols = Math.ceil(width / tileSize);
   const rows = Math.ceil(height / tileSize);
   const blocked = new Uint8Array(cols * rows);
@@ -32,7 +37,8 @@ export function buildTileMap(width: number, height: number, tileSize: number, bl
   return { width, height, tileSize, cols, rows, blocked };
 }
 
-export const inBounds = (map: TileMap, p: Point): boolean => p.x >= 0 && p.y >= 0 && p.x <= map.width && p.y <= map.height;
+export const inBounds = (map: TileMap, p: Point): boolean =>
+  p.x >= 0 && p.y >= 0 && p.x <= map.width && p.y <= map.height;
 
 function tileBlocked(map: TileMap, tx: number, ty: number): boolean {
   // A point on the far edge (x === width) belongs to the last tile.
@@ -61,8 +67,8 @@ export function segmentBlocked(map: TileMap, a: Point, b: Point): boolean {
   // Distance along the segment (as a fraction of its length) to the next vertical / horizontal tile edge.
   const tDeltaX = stepX === 0 ? Infinity : s / Math.abs(dx);
   const tDeltaY = stepY === 0 ? Infinity : s / Math.abs(dy);
-  let tMaxX = stepX === 0 ? Infinity : ((stepX > 0 ? (tx + 1) * s - a.x : a.x - tx * s) / Math.abs(dx));
-  let tMaxY = stepY === 0 ? Infinity : ((stepY > 0 ? (ty + 1) * s - a.y : a.y - ty * s) / Math.abs(dy));
+  let tMaxX = stepX === 0 ? Infinity : (stepX > 0 ? (tx + 1) * s - a.x : a.x - tx * s) / Math.abs(dx);
+  let tMaxY = stepY === 0 ? Infinity : (stepY > 0 ? (ty + 1) * s - a.y : a.y - ty * s) / Math.abs(dy);
 
   // The walk visits at most |Δtx| + |Δty| + 1 tiles.
   for (let i = Math.abs(endX - tx) + Math.abs(endY - ty); i >= 0; i--) {

@@ -22,11 +22,16 @@ export function checkTravel(
   ctx: { now: number; inFlight: number; policy: TravelPolicy },
 ): Verdict<{ portal: Portal }> {
   if (!portal) return refuse(RejectCode.TravelNoPortal, "there is no such portal in this world");
-  if (!within(traveller, portal, ctx.policy.range)) return refuse(RejectCode.TravelOutOfRange, `the portal is more than ${ctx.policy.range} away`);
+  if (!within(traveller, portal, ctx.policy.range))
+    return refuse(RejectCode.TravelOutOfRange, `the portal is more than ${ctx.policy.range} away`);
   if (traveller.arrivedAt > 0 && ctx.now - traveller.arrivedAt < ctx.policy.cooldownMs) {
-    return refuse(RejectCode.TravelCooldown, `portals need ${Math.ceil((ctx.policy.cooldownMs - (ctx.now - traveller.arrivedAt)) / 1000)} s more`);
+    return refuse(
+      RejectCode.TravelCooldown,
+      `portals need ${Math.ceil((ctx.policy.cooldownMs - (ctx.now - traveller.arrivedAt)) / 1000)} s more`,
+    );
   }
-  if (ctx.inFlight >= (portal.capacity ?? ctx.policy.capacity)) return refuse(RejectCode.TravelTargetFull, "the portal is busy; try again in a moment");
+  if (ctx.inFlight >= (portal.capacity ?? ctx.policy.capacity))
+    return refuse(RejectCode.TravelTargetFull, "the portal is busy; try again in a moment");
   return { ok: true, portal };
 }
 

@@ -5,7 +5,15 @@ export const Hero = schema({ ...bodyFields(), mana: t.number(), maxMana: t.numbe
 export type Hero = SchemaType<typeof Hero>;
 
 export const Enemy = schema(
-  { id: t.string(), kind: t.string(), x: t.number(), y: t.number(), hp: t.number(), maxHp: t.number(), alive: t.boolean() },
+  {
+    id: t.string(),
+    kind: t.string(),
+    x: t.number(),
+    y: t.number(),
+    hp: t.number(),
+    maxHp: t.number(),
+    alive: t.boolean(),
+  },
   "Enemy",
 );
 export type Enemy = SchemaType<typeof Enemy>;

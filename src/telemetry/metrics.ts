@@ -32,15 +32,62 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly rooms = new Set<RoomProbe>();
 
-  readonly tickDuration = new Histogram({ name: "realmgate_tick_duration_seconds", help: "Duration of one simulation step", labelNames: ["room"], buckets: TICK_BUCKETS, registers: [this.registry] });
-  readonly bytesSent = new Counter({ name: "realmgate_sent_bytes_total", help: "Bytes sent to clients, by frame kind (patch = state patches and full states, message = everything else)", labelNames: ["room", "world", "kind"], registers: [this.registry] });
-  readonly messages = new Counter({ name: "realmgate_messages_received_total", help: "Client messages received, by type", labelNames: ["room", "type"], registers: [this.registry] });
-  readonly rejects = new Counter({ name: "realmgate_rejects_total", help: "Actions refused, by reject code", labelNames: ["room", "world", "code"], registers: [this.registry] });
-  readonly drops = new Counter({ name: "realmgate_connection_drops_total", help: "Connections lost without a leave", labelNames: ["room", "world"], registers: [this.registry] });
-  readonly reconnections = new Counter({ name: "realmgate_reconnections_total", help: "Dropped sessions resumed within the reconnection window", labelNames: ["room", "world"], registers: [this.registry] });
-  readonly failedReconnections = new Counter({ name: "realmgate_reconnections_failed_total", help: "Dropped sessions whose window passed without a reconnection", labelNames: ["room", "world"], registers: [this.registry] });
-  readonly rtt = new Histogram({ name: "realmgate_rtt_seconds", help: "Round trip measured by server WebSocket pings", labelNames: ["room", "world"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly saveDuration = new Histogram({ name: "realmgate_store_save_duration_seconds", help: "Duration of one profile write", buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly tickDuration = new Histogram({
+    name: "realmgate_tick_duration_seconds",
+    help: "Duration of one simulation step",
+    labelNames: ["room"],
+    buckets: TICK_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly bytesSent = new Counter({
+    name: "realmgate_sent_bytes_total",
+    help: "Bytes sent to clients, by frame kind (patch = state patches and full states, message = everything else)",
+    labelNames: ["room", "world", "kind"],
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: "realmgate_messages_received_total",
+    help: "Client messages received, by type",
+    labelNames: ["room", "type"],
+    registers: [this.registry],
+  });
+  readonly rejects = new Counter({
+    name: "realmgate_rejects_total",
+    help: "Actions refused, by reject code",
+    labelNames: ["room", "world", "code"],
+    registers: [this.registry],
+  });
+  readonly drops = new Counter({
+    name: "realmgate_connection_drops_total",
+    help: "Connections lost without a leave",
+    labelNames: ["room", "world"],
+    registers: [this.registry],
+  });
+  readonly reconnections = new Counter({
+    name: "realmgate_reconnections_total",
+    help: "Dropped sessions resumed within the reconnection window",
+    labelNames: ["room", "world"],
+    registers: [this.registry],
+  });
+  readonly failedReconnections = new Counter({
+    name: "realmgate_reconnections_failed_total",
+    help: "Dropped sessions whose window passed without a reconnection",
+    labelNames: ["room", "world"],
+    registers: [this.registry],
+  });
+  readonly rtt = new Histogram({
+    name: "realmgate_rtt_seconds",
+    help: "Round trip measured by server WebSocket pings",
+    labelNames: ["room", "world"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly saveDuration = new Histogram({
+    name: "realmgate_store_save_duration_seconds",
+    help: "Duration of one profile write",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly security = new Counter({
     name: "realmgate_security_signals_total",
     help: "Suspicious activity: auth_failure, invalid_action, rate_limited, stale_seq, flood_disconnect, malformed_disconnect",
@@ -56,9 +103,27 @@ export class Metrics {
         this.reset();
         for (const r of rooms) this.inc({ room: r.kind, world: r.world }, value(r));
       };
-    new Gauge({ name: "realmgate_rooms", help: "Live rooms", labelNames: ["room", "world"], registers: [this.registry], collect: byRoom(() => 1) });
-    new Gauge({ name: "realmgate_clients", help: "Connected clients", labelNames: ["room", "world"], registers: [this.registry], collect: byRoom((r) => r.clientCount) });
-    new Gauge({ name: "realmgate_room_state_bytes", help: "Estimated state size of live rooms (JSON length), summed", labelNames: ["room", "world"], registers: [this.registry], collect: byRoom((r) => r.stateBytes()) });
+    new Gauge({
+      name: "realmgate_rooms",
+      help: "Live rooms",
+      labelNames: ["room", "world"],
+      registers: [this.registry],
+      collect: byRoom(() => 1),
+    });
+    new Gauge({
+      name: "realmgate_clients",
+      help: "Connected clients",
+      labelNames: ["room", "world"],
+      registers: [this.registry],
+      collect: byRoom((r) => r.clientCount),
+    });
+    new Gauge({
+      name: "realmgate_room_state_bytes",
+      help: "Estimated state size of live rooms (JSON length), summed",
+      labelNames: ["room", "world"],
+      registers: [this.registry],
+      collect: byRoom((r) => r.stateBytes()),
+    });
 
     const gauge = (name: string, help: string, read: () => number | undefined) =>
       new Gauge({
@@ -70,15 +135,27 @@ export class Metrics {
           if (v !== undefined) this.set(v);
         },
       });
-    gauge("realmgate_store_pending_saves", "Profiles changed in memory and not yet written", () => sources.saves().pending);
+    gauge(
+      "realmgate_store_pending_saves",
+      "Profiles changed in memory and not yet written",
+      () => sources.saves().pending,
+    );
     gauge("realmgate_store_held_profiles", "Profiles held in memory", () => sources.saves().held);
     gauge("realmgate_store_save_failures_total", "Profile writes that failed", () => sources.saves().failures);
     gauge("realmgate_store_saves_total", "Profile writes that succeeded", () => sources.saves().saves);
-    gauge("realmgate_store_up", "1 while the last store write succeeded", () => (sources.saves().consecutiveFailures === 0 && sources.events().consecutiveFailures === 0 ? 1 : 0));
+    gauge("realmgate_store_up", "1 while the last store write succeeded", () =>
+      sources.saves().consecutiveFailures === 0 && sources.events().consecutiveFailures === 0 ? 1 : 0,
+    );
     gauge("realmgate_events_buffered", "Game events waiting to be written", () => sources.events().buffered);
     gauge("realmgate_events_written_total", "Game events written to the event log", () => sources.events().written);
-    gauge("realmgate_events_lost_total", "Game events dropped because the buffer was full", () => sources.events().lost);
-    gauge("realmgate_redis_up", "1 while Redis is connected, 0 while it is not (absent without Redis)", () => sources.redisUp?.());
+    gauge(
+      "realmgate_events_lost_total",
+      "Game events dropped because the buffer was full",
+      () => sources.events().lost,
+    );
+    gauge("realmgate_redis_up", "1 while Redis is connected, 0 while it is not (absent without Redis)", () =>
+      sources.redisUp?.(),
+    );
   }
 
   track(room: RoomProbe): () => void {

@@ -6,7 +6,8 @@
 import type { Logger } from "pino";
 import type { Metrics } from "./metrics.js";
 
-export type SecuritySignal = "auth_failure" | "invalid_action" | "rate_limited" | "stale_seq" | "flood_disconnect" | "malformed_disconnect";
+export type SecuritySignal =
+  "auth_failure" | "invalid_action" | "rate_limited" | "stale_seq" | "flood_disconnect" | "malformed_disconnect";
 
 export interface SignalContext {
   room: string;
@@ -32,6 +33,9 @@ export class SecuritySignals {
       return;
     }
     this.lastLogged.set(key, { at: now, suppressed: 0 });
-    this.log.warn({ security: signal, ...ctx, suppressedSinceLast: last?.suppressed ?? 0 }, `security signal: ${signal}`);
+    this.log.warn(
+      { security: signal, ...ctx, suppressedSinceLast: last?.suppressed ?? 0 },
+      `security signal: ${signal}`,
+    );
   }
 }

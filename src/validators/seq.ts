@@ -6,6 +6,7 @@ import { refuse, type Verdict } from "../rules/result.js";
  * `seq` at or below the last accepted one and is refused.
  */
 export function checkSeq(lastAccepted: number, seq: number): Verdict {
-  if (seq <= lastAccepted) return refuse(RejectCode.SeqStale, `seq ${seq} is not above the last accepted ${lastAccepted}`);
+  if (seq <= lastAccepted)
+    return refuse(RejectCode.SeqStale, `seq ${seq} is not above the last accepted ${lastAccepted}`);
   return { ok: true };
 }
