@@ -4,7 +4,7 @@
  * server refuses none of their actions; every refusal they get is counted.
  */
 import type { Client, Room } from "@colyseus/sdk";
-import { buildTileMap, isBlockedAt, segmentBlocked, type TileMap } from "../src/rules/tilemap.js";
+import { buildTileMap, isBlockedAt, segmentBlocked, type TileMap } from "../src/domain/tilemap.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import type { DungeonTemplate } from "../src/content/dungeons.js";
 

@@ -20,7 +20,7 @@ import { defineRooms } from "./rooms/index.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { SecuritySignals } from "./telemetry/security.js";
 import { adminRoutes } from "./http/admin.js";
-import type { Services } from "./rooms/services.js";
+import type { Services } from "./services.js";
 
 export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);

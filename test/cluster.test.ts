@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@colyseus/sdk";
 import { SqliteStore } from "../src/persistence/sqlite.js";
-import { newProfile } from "../src/rules/profile.js";
+import { newProfile } from "../src/domain/profile.js";
 import { eventually, freePort, isAt, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
 
 async function guestAt(server: ServerProcess) {

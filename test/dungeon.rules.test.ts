@@ -13,7 +13,7 @@ import {
 } from "../src/rules/dungeon.js";
 import { rollLoot } from "../src/rules/loot.js";
 import { levelForXp } from "../src/rules/progression.js";
-import { createRng } from "../src/rules/rng.js";
+import { createRng } from "../src/domain/rng.js";
 
 const content = loadContent();
 const ability = (id: string) => content.abilities.get(id)!;

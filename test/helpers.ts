@@ -13,7 +13,7 @@ import { loadConfig } from "../src/config.js";
 import { loadContent } from "../src/content/index.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import { createLogger } from "../src/log.js";
-import type { Services } from "../src/rooms/services.js";
+import type { Services } from "../src/services.js";
 import { freePort } from "../bench/server-process.js";
 export { freePort, ServerProcess } from "../bench/server-process.js";
 

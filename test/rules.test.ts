@@ -4,9 +4,9 @@ import { checkChat } from "../src/rules/chat.js";
 import { checkGather } from "../src/rules/gather.js";
 import { diffVisible, SpatialGrid } from "../src/rules/interest.js";
 import { checkMove, type Mover } from "../src/rules/movement.js";
-import { addItem } from "../src/rules/profile.js";
-import { createRng } from "../src/rules/rng.js";
-import { buildTileMap, segmentBlocked } from "../src/rules/tilemap.js";
+import { addItem } from "../src/domain/profile.js";
+import { createRng } from "../src/domain/rng.js";
+import { buildTileMap, segmentBlocked } from "../src/domain/tilemap.js";
 
 const map = buildTileMap(1000, 1000, 10, [
   { x: 50, y: 0, w: 1, h: 100 }, // a one-tile wall at x 500-510, the whole height

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { newProfile } from "../src/rules/profile.js";
+import { newProfile } from "../src/domain/profile.js";
 import { StaleProfileError, UsernameTakenError, type Store } from "../src/persistence/store.js";
 
 export function storeContract(name: string, open: () => Promise<Store>) {

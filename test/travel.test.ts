@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { worlds } from "../src/content/worlds.js";
-import { newProfile } from "../src/rules/profile.js";
+import { newProfile } from "../src/domain/profile.js";
 import type { Profile } from "../src/persistence/store.js";
 import { Bot, guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import { worlds } from "../src/content/worlds.js";
-import { newProfile } from "../src/rules/profile.js";
+import { newProfile } from "../src/domain/profile.js";
 import { Bot, guest, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
 
 /** The server-side world room (typed loosely: tests read its state). */

@@ -2,7 +2,7 @@
  * Loads the content data once, checks that it is consistent (spawns and portals on open tiles,
  * portals that lead somewhere, no dangling references), and builds the lookups the rules use.
  */
-import { buildTileMap, isBlockedAt, type TileMap } from "../rules/tilemap.js";
+import { buildTileMap, isBlockedAt, type TileMap } from "../domain/tilemap.js";
 import * as combat from "./combat.js";
 import type { Ability, CombatStats, EnemyType, LootTable } from "./combat.js";
 import { dungeons as dungeonTemplates, type DungeonTemplate } from "./dungeons.js";

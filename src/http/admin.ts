@@ -8,7 +8,7 @@ import { monitor } from "@colyseus/monitor";
 import express, { type Request, type RequestHandler, type Router } from "express";
 import type { Config } from "../config.js";
 import { HttpErrorCode } from "../protocol/codes.js";
-import type { Services } from "../rooms/services.js";
+import type { Services } from "../services.js";
 import { HttpError, route } from "./errors.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();

@@ -31,11 +31,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof StoreUnavailableError) {
       log.warn({ err, method: req.method, path: req.path }, "store unavailable");
-      res
-        .status(503)
-        .json({
-          error: { code: HttpErrorCode.DependencyDown, message: "the store is unavailable; try again shortly" },
-        });
+      res.status(503).json({
+        error: { code: HttpErrorCode.DependencyDown, message: "the store is unavailable; try again shortly" },
+      });
       return;
     }
     // express.json() reports unparsable bodies with a 4xx status.

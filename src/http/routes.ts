@@ -7,10 +7,10 @@ import express, { type Request, type Router } from "express";
 import { z } from "zod";
 import { Accounts } from "../auth/accounts.js";
 import { HttpErrorCode } from "../protocol/codes.js";
-import { newProfile } from "../rules/profile.js";
+import { newProfile } from "../domain/profile.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
-import { ROOM_KINDS, seatKey, type Services } from "../rooms/services.js";
+import { ROOM_KINDS, seatKey, type Services } from "../services.js";
 import { isAdmin } from "./admin.js";
 import { HttpError, route } from "./errors.js";
 

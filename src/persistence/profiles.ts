@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { newProfile } from "../rules/profile.js";
+import { newProfile } from "../domain/profile.js";
 import { StaleProfileError, type Profile, type Store } from "./store.js";
 
 interface Entry {

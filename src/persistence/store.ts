@@ -3,46 +3,8 @@
  * (embedded SQLite, MongoDB) passes the same contract suite in test/store.contract.ts.
  */
 
-export interface Account {
-  userId: string;
-  /** Absent for guests. Unique, compared case-insensitively. */
-  username: string | null;
-  /** Display name. */
-  name: string;
-  /** `scrypt$...` string; absent for guests. */
-  passwordHash: string | null;
-  createdAt: number;
-}
-
-export type NewAccount = Omit<Account, "createdAt">;
-
-export interface InventoryEntry {
-  item: string;
-  qty: number;
-}
-
-export interface Location {
-  world: string;
-  x: number;
-  y: number;
-}
-
-export interface Profile {
-  userId: string;
-  name: string;
-  level: number;
-  xp: number;
-  gold: number;
-  hp: number;
-  inventory: InventoryEntry[];
-  location: Location | null;
-  /**
-   * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
-   * holding a stale copy (say, a room that lost track of a player who already moved on) fails
-   * with `StaleProfileError` instead of overwriting newer progress. 0 = never saved.
-   */
-  version: number;
-}
+export type { Account, NewAccount, InventoryEntry, Location, Profile } from "../domain/profile.js";
+import type { Account, NewAccount, Profile } from "../domain/profile.js";
 
 export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";

@@ -18,13 +18,13 @@ import {
   type DungeonEvent,
   type DungeonSim,
 } from "../rules/dungeon.js";
-import { addItem } from "../rules/profile.js";
+import { addItem } from "../domain/profile.js";
 import { levelForXp } from "../rules/progression.js";
-import { createRng, type Rng } from "../rules/rng.js";
+import { createRng, type Rng } from "../domain/rng.js";
 import { Door, DungeonState, Enemy, Hero, Loot } from "../schema/DungeonState.js";
 import { Attack, DungeonJoinOptions, Move, Pickup } from "../validators/messages.js";
 import { GameRoom, type Seat } from "./GameRoom.js";
-import type { Services } from "./services.js";
+import type { Services } from "../services.js";
 
 export class DungeonRoom extends GameRoom<DungeonState> {
   static override joinOptions(services: Services) {

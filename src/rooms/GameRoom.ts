@@ -22,12 +22,12 @@ import type { Logger } from "../log.js";
 import type { Profile } from "../persistence/store.js";
 import { CloseCodes, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import { policy } from "../content/policy.js";
-import type { Refusal, Verdict } from "../rules/result.js";
+import type { Refusal, Verdict } from "../domain/result.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { fullBucket, strike, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { checkSeq } from "../validators/seq.js";
 import { describeIssue, Ping, seqOf } from "../validators/messages.js";
-import { seatKey, type Services } from "./services.js";
+import { seatKey, type Services } from "../services.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
 export interface AuthData {

@@ -11,7 +11,7 @@
 import { StateView, type Schema } from "@colyseus/schema";
 import type { Client } from "@colyseus/core";
 import { diffVisible, SpatialGrid } from "../rules/interest.js";
-import type { Point } from "../rules/geometry.js";
+import type { Point } from "../domain/geometry.js";
 
 interface Watcher {
   client: Client;

@@ -7,10 +7,10 @@ import type { WorldTemplate } from "../content/index.js";
 import { checkChat } from "../rules/chat.js";
 import { checkGather } from "../rules/gather.js";
 import { checkMove } from "../rules/movement.js";
-import { addItem, STARTING_HP } from "../rules/profile.js";
-import { spawnPoint, type TileMap } from "../rules/tilemap.js";
-import { refuse } from "../rules/result.js";
-import { createRng, type Rng } from "../rules/rng.js";
+import { addItem, STARTING_HP } from "../domain/profile.js";
+import { spawnPoint, type TileMap } from "../domain/tilemap.js";
+import { refuse } from "../domain/result.js";
+import { createRng, type Rng } from "../domain/rng.js";
 import { RejectCode } from "../protocol/codes.js";
 import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
 import { Chat, Gather, Move, Travel, WorldJoinOptions, type Device } from "../validators/messages.js";
@@ -18,7 +18,7 @@ import { arrivalPoint, checkTravel } from "../rules/travel.js";
 import { CloseCode, matchMaker } from "@colyseus/core";
 import { GameRoom, type Seat } from "./GameRoom.js";
 import { Interest } from "./Interest.js";
-import type { Services } from "./services.js";
+import type { Services } from "../services.js";
 
 /** Per-session data the world keeps beside the synchronized Player. */
 interface Walker {

@@ -1,5 +1,5 @@
 import { defineRoom } from "@colyseus/core";
-import type { Services } from "./services.js";
+import type { Services } from "../services.js";
 import { GameRoom } from "./GameRoom.js";
 import { WorldRoom } from "./WorldRoom.js";
 import { DungeonRoom } from "./DungeonRoom.js";

@@ -1,5 +1,5 @@
 import { RejectCode } from "../protocol/codes.js";
-import { refuse, type Verdict } from "./result.js";
+import { refuse, type Verdict } from "../domain/result.js";
 
 export const CHAT_MAX_CHARS = 200;
 

@@ -1,8 +1,8 @@
 import type { Ability, CombatStats } from "../content/combat.js";
 import { RejectCode } from "../protocol/codes.js";
-import { within, type Point } from "./geometry.js";
-import { refuse, type Verdict } from "./result.js";
-import type { Rng } from "./rng.js";
+import { within, type Point } from "../domain/geometry.js";
+import { refuse, type Verdict } from "../domain/result.js";
+import type { Rng } from "../domain/rng.js";
 
 /** Anything that fights: a hero or an enemy. */
 export interface Combatant extends Point {

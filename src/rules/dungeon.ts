@@ -9,12 +9,12 @@ import type { Content, Dungeon } from "../content/index.js";
 import { policy } from "../content/policy.js";
 import { RejectCode } from "../protocol/codes.js";
 import { checkAttack, resolveAttack, type Combatant } from "./combat.js";
-import { distance, within, type Point } from "./geometry.js";
+import { distance, within, type Point } from "../domain/geometry.js";
 import { rollLoot } from "./loot.js";
 import { checkMove } from "./movement.js";
-import { refuse, type Verdict } from "./result.js";
-import type { Rng } from "./rng.js";
-import { segmentBlocked, spawnPoint, type TileMap } from "./tilemap.js";
+import { refuse, type Verdict } from "../domain/result.js";
+import type { Rng } from "../domain/rng.js";
+import { segmentBlocked, spawnPoint, type TileMap } from "../domain/tilemap.js";
 
 export type DungeonStatus = "waiting" | "active" | "cleared" | "failed";
 

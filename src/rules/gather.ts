@@ -1,6 +1,6 @@
 import { RejectCode } from "../protocol/codes.js";
-import { within, type Point } from "./geometry.js";
-import { refuse, type Verdict } from "./result.js";
+import { within, type Point } from "../domain/geometry.js";
+import { refuse, type Verdict } from "../domain/result.js";
 
 export interface GatherPolicy {
   /** Most distance between a gatherer and the resource. */

@@ -1,4 +1,4 @@
-import type { Point } from "./geometry.js";
+import type { Point } from "../domain/geometry.js";
 
 /**
  * A uniform grid over the map that answers "who is near (x, y)" without looking at everyone.

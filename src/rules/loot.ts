@@ -1,5 +1,5 @@
 import type { LootTable } from "../content/combat.js";
-import { randomInt, type Rng } from "./rng.js";
+import { randomInt, type Rng } from "../domain/rng.js";
 
 /** What a kill drops, if anything: one weighted entry of the table, with its quantity rolled. */
 export function rollLoot(table: LootTable, rng: Rng): { item: string; qty: number } | null {

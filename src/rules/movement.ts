@@ -1,7 +1,7 @@
-import { distance, type Point } from "./geometry.js";
-import { refuse, type Verdict } from "./result.js";
+import { distance, type Point } from "../domain/geometry.js";
+import { refuse, type Verdict } from "../domain/result.js";
 import { RejectCode } from "../protocol/codes.js";
-import { inBounds, segmentBlocked, type TileMap } from "./tilemap.js";
+import { inBounds, segmentBlocked, type TileMap } from "../domain/tilemap.js";
 
 /** What the movement check needs to know about a body. */
 export interface Mover extends Point {

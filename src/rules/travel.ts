@@ -1,7 +1,7 @@
 import type { WorldTemplate } from "../content/worlds.js";
 import { RejectCode } from "../protocol/codes.js";
-import { within, type Point } from "./geometry.js";
-import { refuse, type Verdict } from "./result.js";
+import { within, type Point } from "../domain/geometry.js";
+import { refuse, type Verdict } from "../domain/result.js";
 
 export interface TravelPolicy {
   range: number;

@@ -1,5 +1,5 @@
 import { RejectCode } from "../protocol/codes.js";
-import { refuse, type Verdict } from "../rules/result.js";
+import { refuse, type Verdict } from "../domain/result.js";
 
 /**
  * `seq` must grow with every action of a session. A replayed or reordered message carries a

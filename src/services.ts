@@ -1,16 +1,16 @@
 import type { matchMaker, Presence } from "@colyseus/core";
-import type { RedisCluster, Sequences } from "../cluster/redis.js";
+import type { RedisCluster, Sequences } from "./cluster/redis.js";
 
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
-import type { Tokens } from "../auth/tokens.js";
-import type { Config } from "../config.js";
-import type { Content } from "../content/index.js";
-import type { Logger } from "../log.js";
-import type { EventLog } from "../persistence/events.js";
-import type { ProfileCache } from "../persistence/profiles.js";
-import type { Store } from "../persistence/store.js";
-import type { Metrics } from "../telemetry/metrics.js";
-import type { SecuritySignals } from "../telemetry/security.js";
+import type { Tokens } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import type { Content } from "./content/index.js";
+import type { Logger } from "./log.js";
+import type { EventLog } from "./persistence/events.js";
+import type { ProfileCache } from "./persistence/profiles.js";
+import type { Store } from "./persistence/store.js";
+import type { Metrics } from "./telemetry/metrics.js";
+import type { SecuritySignals } from "./telemetry/security.js";
 
 /** The outside world as rooms and routes see it; built once in app.config.ts. */
 export interface Services {

@@ -1,0 +1,71 @@
+/**
+ * The player as the game knows it: account, profile and inventory. Rules and persistence both
+ * import these; neither owns them.
+ */
+
+export interface Account {
+  userId: string;
+  /** Absent for guests. Unique, compared case-insensitively. */
+  username: string | null;
+  /** Display name. */
+  name: string;
+  /** `scrypt$...` string; absent for guests. */
+  passwordHash: string | null;
+  createdAt: number;
+}
+
+export type NewAccount = Omit<Account, "createdAt">;
+
+export interface InventoryEntry {
+  item: string;
+  qty: number;
+}
+
+export interface Location {
+  world: string;
+  x: number;
+  y: number;
+}
+
+export interface Profile {
+  userId: string;
+  name: string;
+  level: number;
+  xp: number;
+  gold: number;
+  hp: number;
+  inventory: InventoryEntry[];
+  location: Location | null;
+  /**
+   * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
+   * holding a stale copy (say, a room that lost track of a player who already moved on) fails
+   * with `StaleProfileError` instead of overwriting newer progress. 0 = never saved.
+   */
+  version: number;
+}
+
+export const STARTING_HP = 100;
+
+/** The profile a new player starts with. */
+export function newProfile(account: Pick<Account, "userId" | "name">): Profile {
+  return {
+    userId: account.userId,
+    name: account.name,
+    level: 1,
+    xp: 0,
+    gold: 0,
+    hp: STARTING_HP,
+    inventory: [],
+    location: null,
+    version: 0,
+  };
+}
+
+/** Adds `qty` of `item` to an inventory, stacking with what is there. Returns a new array. */
+export function addItem(inventory: readonly InventoryEntry[], item: string, qty: number): InventoryEntry[] {
+  const next = inventory.map((e) => ({ ...e }));
+  const slot = next.find((e) => e.item === item);
+  if (slot) slot.qty += qty;
+  else next.push({ item, qty });
+  return next;
+}
