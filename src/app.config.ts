@@ -8,6 +8,7 @@ import { WebSocketTransport } from "@colyseus/ws-transport";
 import { Tokens } from "./auth/tokens.js";
 import { redactUrl, type Config } from "./config.js";
 import { loadContent } from "./content/index.js";
+import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { gameRoutes } from "./http/routes.js";
 import type { Logger } from "./log.js";
@@ -29,9 +30,8 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     maxPending: cfg.maxPendingSaves,
   });
   const events = new EventLog(store, log.child({ component: "events" }), {
-    flushMs: 250,
+    ...policy.events,
     ttlMs: cfg.eventTtlSec * 1000,
-    maxBuffered: 200_000,
   });
   const redis = cfg.redisUrl ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" })) : undefined;
   if (redis)

@@ -29,7 +29,3 @@ export interface Services {
   metrics: Metrics;
   security: SecuritySignals;
 }
-
-/** Presence hash of the seats of one room kind: userId → roomId. */
-export const seatKey = (kind: string) => `realmgate:seats:${kind}`;
-export const ROOM_KINDS = ["world", "dungeon"] as const;

@@ -96,7 +96,7 @@ if (!RedisServer.available()) {
       const store = new SqliteStore(join(dataDir, "realmgate.db"));
       await store.saveProfile(
         {
-          ...newProfile(user),
+          ...newProfile(user, 100),
           hp: 64,
           inventory: [{ item: "stone", qty: 5 }],
           location: { world: "meadow", x: 1870, y: 1000 },

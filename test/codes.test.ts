@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { CloseCodes, HttpErrorCode, JoinErrorCode, RejectCode } from "../src/protocol/codes.js";
+import { CloseCodes, CloseReason, HttpErrorCode, JoinErrorCode, RejectCode } from "../src/protocol/codes.js";
 
 const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
 const documented = new Set([...doc.matchAll(/`([a-z_]+\/[a-z_]+)`/g)].map((m) => m[1]));
@@ -28,8 +28,10 @@ describe("protocol codes", () => {
     for (const code of inTable) assert.ok(known.has(code), `${code} is documented but not in RejectCode`);
   });
 
-  it("documents every close code", () => {
+  it("documents every close code and close reason", () => {
     for (const code of Object.values(CloseCodes)) assert.match(doc, new RegExp(`\\| ${code} \\|`));
+    for (const reason of Object.values(CloseReason))
+      assert.ok(documented.has(reason), `close reason ${reason} is missing from docs/PROTOCOL.md`);
   });
 
   it("keeps the contract part identical to the shared one (skipped, and said so, where ../shared is absent)", function () {

@@ -1,3 +1,4 @@
+import { policy } from "../src/content/policy.js";
 import assert from "node:assert/strict";
 import { loadContent } from "../src/content/index.js";
 import { RejectCode } from "../src/protocol/codes.js";
@@ -7,7 +8,6 @@ import {
   applyCommand,
   createDungeon,
   stepDungeon,
-  PICKUP_RANGE,
   type DungeonCommand,
   type DungeonSim,
 } from "../src/rules/dungeon.js";
@@ -96,10 +96,10 @@ describe("rules: loot and progression", () => {
 function scriptedRun(seed: number): DungeonSim {
   const rng = createRng(seed);
   const crypt = content.dungeons.get("crypt")!;
-  const sim = createDungeon(crypt, content);
+  const sim = createDungeon(crypt, content, "p");
   const ctx = (now: number) => ({ now, rng, content });
-  addHero(sim, "a", ctx(0));
-  addHero(sim, "b", ctx(0));
+  addHero(sim, { sessionId: "a", userId: "u-a", name: "a" }, ctx(0));
+  addHero(sim, { sessionId: "b", userId: "u-b", name: "b" }, ctx(0));
   for (let now = 100; now <= 60_000; now += 100) {
     for (const id of ["a", "b"]) {
       const hero = sim.heroes.get(id)!;
@@ -155,8 +155,8 @@ describe("rules: dungeon simulation", () => {
 
   it("starts waiting and becomes active with the first move or attack", () => {
     const rng = createRng(9);
-    const sim = createDungeon(content.dungeons.get("training")!, content);
-    const hero = addHero(sim, "a", { now: 0, rng, content });
+    const sim = createDungeon(content.dungeons.get("training")!, content, "p");
+    const hero = addHero(sim, { sessionId: "a", userId: "u-a", name: "a" }, { now: 0, rng, content });
     assert.equal(sim.status, "waiting");
     assert.deepEqual(stepDungeon(sim, { now: 100, rng, content, dtMs: 100 }), []);
     applyCommand(sim, "a", { type: "move", x: hero.x + 5, y: hero.y }, { now: 500, rng, content });
@@ -165,12 +165,12 @@ describe("rules: dungeon simulation", () => {
 
   it("gives loot to the first valid pickup only", () => {
     const rng = createRng(11);
-    const sim = createDungeon(content.dungeons.get("training")!, content);
+    const sim = createDungeon(content.dungeons.get("training")!, content, "p");
     const ctx = { now: 0, rng, content };
-    const a = addHero(sim, "a", ctx);
-    addHero(sim, "b", ctx);
+    const a = addHero(sim, { sessionId: "a", userId: "u-a", name: "a" }, ctx);
+    addHero(sim, { sessionId: "b", userId: "u-b", name: "b" }, ctx);
     sim.loot.set("loot-1", { id: "loot-1", item: "bone", qty: 2, x: a.x + 10, y: a.y });
-    sim.heroes.get("b")!.x = a.x + 10 + PICKUP_RANGE + 1;
+    sim.heroes.get("b")!.x = a.x + 10 + policy.dungeon.pickupRange + 1;
     const far = applyCommand(sim, "b", { type: "pickup", loot: "loot-1" }, ctx);
     assert.equal(far.verdict.ok ? "ok" : far.verdict.code, RejectCode.LootOutOfRange);
     sim.heroes.get("b")!.x = a.x;
@@ -183,10 +183,10 @@ describe("rules: dungeon simulation", () => {
 
   it("revives a dead hero while another lives, and fails the run when all are dead", () => {
     const rng = createRng(13);
-    const sim = createDungeon(content.dungeons.get("crypt")!, content);
+    const sim = createDungeon(content.dungeons.get("crypt")!, content, "p");
     const ctx = (now: number) => ({ now, rng, content, dtMs: 100 });
-    const a = addHero(sim, "a", ctx(0));
-    const b = addHero(sim, "b", ctx(0));
+    const a = addHero(sim, { sessionId: "a", userId: "u-a", name: "a" }, ctx(0));
+    const b = addHero(sim, { sessionId: "b", userId: "u-b", name: "b" }, ctx(0));
     sim.status = "active";
     Object.assign(a, { alive: false, hp: 0, diedAt: 0 });
     assert.deepEqual(stepDungeon(sim, ctx(7900)), []);
@@ -200,8 +200,8 @@ describe("rules: dungeon simulation", () => {
 
   it("training enemies never move or attack", () => {
     const rng = createRng(17);
-    const sim = createDungeon(content.dungeons.get("training")!, content);
-    const hero = addHero(sim, "a", { now: 0, rng, content });
+    const sim = createDungeon(content.dungeons.get("training")!, content, "p");
+    const hero = addHero(sim, { sessionId: "a", userId: "u-a", name: "a" }, { now: 0, rng, content });
     sim.status = "active";
     Object.assign(hero, { x: 250, y: 170 });
     const before = JSON.stringify([...sim.enemies.values()].map((e) => [e.x, e.y]));

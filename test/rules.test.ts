@@ -143,11 +143,11 @@ describe("rules: interest", () => {
 
 describe("rules: chat, gather, inventory, rng", () => {
   it("trims chat and checks 1-200 characters", () => {
-    assert.deepEqual(checkChat("  hello \n"), { ok: true, text: "hello" });
-    assert.equal((checkChat("   ") as { code: string }).code, RejectCode.ChatEmpty);
-    assert.equal((checkChat("x".repeat(201)) as { code: string }).code, RejectCode.ChatTooLong);
-    assert.ok(checkChat("é".repeat(200)).ok);
-    assert.ok(checkChat("🙂".repeat(200)).ok, "counted in characters, not UTF-16 units");
+    assert.deepEqual(checkChat("  hello \n", 200), { ok: true, text: "hello" });
+    assert.equal((checkChat("   ", 200) as { code: string }).code, RejectCode.ChatEmpty);
+    assert.equal((checkChat("x".repeat(201), 200) as { code: string }).code, RejectCode.ChatTooLong);
+    assert.ok(checkChat("é".repeat(200), 200).ok);
+    assert.ok(checkChat("🙂".repeat(200), 200).ok, "counted in characters, not UTF-16 units");
   });
 
   it("checks gather cooldown, range and amount", () => {

@@ -40,9 +40,13 @@ export function storeContract(name: string, open: () => Promise<Store>) {
     it("saves whole profiles with a version, and refuses stale writers", async () => {
       const a = await store.createAccount(account("carol"));
       assert.equal(await store.loadProfile(a.userId), null);
-      const v1 = await store.saveProfile(newProfile(a), "op-1");
+      const v1 = await store.saveProfile(newProfile(a, 100), "op-1");
       assert.equal(v1.version, 1);
-      await assert.rejects(store.saveProfile(newProfile(a), "op-other"), StaleProfileError, "a second create loses");
+      await assert.rejects(
+        store.saveProfile(newProfile(a, 100), "op-other"),
+        StaleProfileError,
+        "a second create loses",
+      );
 
       const changed = {
         ...v1,
@@ -64,7 +68,7 @@ export function storeContract(name: string, open: () => Promise<Store>) {
 
     it("applies a retried inventory change once (same operation id)", async () => {
       const a = await store.createAccount(account("dora"));
-      const v1 = await store.saveProfile({ ...newProfile(a), inventory: [{ item: "wood", qty: 1 }] }, "create");
+      const v1 = await store.saveProfile({ ...newProfile(a, 100), inventory: [{ item: "wood", qty: 1 }] }, "create");
       // A pickup of 2 bones: the write lands, its answer is lost, the caller retries it.
       const pickup = {
         ...v1,
@@ -88,13 +92,13 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       await assert.rejects(store.saveProfile({ ...v1, inventory: [] }, "gather-9"), StaleProfileError);
       // A retry of a create is idempotent too.
       const b = await store.createAccount(account("dora2"));
-      await store.saveProfile(newProfile(b), "create-b");
-      assert.equal((await store.saveProfile(newProfile(b), "create-b")).version, 1);
+      await store.saveProfile(newProfile(b, 100), "create-b");
+      assert.equal((await store.saveProfile(newProfile(b, 100), "create-b")).version, 1);
     });
 
     it("lets exactly one of many concurrent writers of one version win", async () => {
       const a = await store.createAccount(account("dave"));
-      const v1 = await store.saveProfile(newProfile(a), "create");
+      const v1 = await store.saveProfile(newProfile(a, 100), "create");
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) =>
           store.saveProfile({ ...v1, inventory: [{ item: `sword-${i}`, qty: 1 }] }, `w-${i}`),

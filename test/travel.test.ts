@@ -11,7 +11,7 @@ async function traveller(app: TestApp, extra: Partial<Profile> = {}) {
   const user = await guest(app);
   await app.services.store.saveProfile(
     {
-      ...newProfile(user),
+      ...newProfile(user, 100),
       hp: 77,
       level: 3,
       inventory: [{ item: "wood", qty: 3 }],

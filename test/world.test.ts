@@ -17,7 +17,7 @@ async function placeBeforeJoin(
   x: number,
   y: number,
 ) {
-  await app.services.store.saveProfile({ ...newProfile(user), location: { world, x, y } }, "test-placement");
+  await app.services.store.saveProfile({ ...newProfile(user, 100), location: { world, x, y } }, "test-placement");
 }
 
 describe("world room", function () {

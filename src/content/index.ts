@@ -2,11 +2,13 @@
  * Loads the content data once, checks that it is consistent (spawns and portals on open tiles,
  * portals that lead somewhere, no dangling references), and builds the lookups the rules use.
  */
+import { createHash } from "node:crypto";
 import { buildTileMap, isBlockedAt, type TileMap } from "../domain/tilemap.js";
 import * as combat from "./combat.js";
 import type { Ability, CombatStats, EnemyType, LootTable } from "./combat.js";
 import { dungeons as dungeonTemplates, type DungeonTemplate } from "./dungeons.js";
 import { worlds as worldTemplates, type WorldTemplate } from "./worlds.js";
+import { policy } from "./policy.js";
 
 export type { Ability, CombatStats, EnemyType, LootTable, DungeonTemplate, WorldTemplate };
 
@@ -32,6 +34,8 @@ export interface Content {
   lootTables: ReadonlyMap<string, LootTable>;
   /** What GET /api/:kind and /api/:kind/:id serve, by kind. */
   catalog: Readonly<Record<string, ReadonlyArray<{ id: string }>>>;
+  /** A hash of the catalogue and the policy: a replay log names the content it was recorded with. */
+  version: string;
 }
 
 export interface ContentSources {
@@ -102,20 +106,14 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
     dungeons.set(template.id, { template, map, openMap });
   }
 
-  return {
-    worlds,
-    dungeons,
-    abilities,
-    combatStats,
-    enemyTypes,
-    lootTables,
-    catalog: {
-      worlds: [...worlds.values()].map((w) => w.template),
-      dungeons: [...dungeons.values()].map((d) => d.template),
-      abilities: [...abilities.values()],
-      "combat-stats": [...combatStats.values()],
-      "enemy-types": [...enemyTypes.values()],
-      "loot-tables": [...lootTables.values()],
-    },
+  const catalog = {
+    worlds: [...worlds.values()].map((w) => w.template),
+    dungeons: [...dungeons.values()].map((d) => d.template),
+    abilities: [...abilities.values()],
+    "combat-stats": [...combatStats.values()],
+    "enemy-types": [...enemyTypes.values()],
+    "loot-tables": [...lootTables.values()],
   };
+  const version = createHash("sha256").update(JSON.stringify({ catalog, policy })).digest("hex").slice(0, 16);
+  return { worlds, dungeons, abilities, combatStats, enemyTypes, lootTables, catalog, version };
 }

@@ -21,6 +21,35 @@ export const policy = {
 
   gather: { range: 48, cooldownMs: 1000, yield: 1 },
 
+  chat: { maxChars: 200 },
+
+  /** A new profile's hit points, and the most a body has in a world. */
+  startingHp: 100,
+
+  dungeon: {
+    /** How close a hero must stand to pick loot up. */
+    pickupRange: 60,
+    /** Fraction of max hp and mana a revived hero comes back with. */
+    reviveFraction: 0.5,
+    /** An engaged enemy gives up the chase past this multiple of its aggro radius. */
+    leash: 1.5,
+  },
+
+  interest: {
+    /** Each client's visible set is refreshed every this many ticks (a slice of the clients per tick). */
+    slices: 4,
+    /** Slack, as a fraction of the radius, that keeps a shown body ranked among the nearest. */
+    hysteresis: 0.1,
+  },
+
+  /** Simulation steps run at once after a stall; the rest are forgiven (src/engine/clock.ts). */
+  maxCatchUpSteps: 4,
+  /** How often the server pings each client to measure its round trip. */
+  rttSampleMs: 5000,
+
+  /** The event log's write-behind: how often it flushes, and how many events it buffers at most. */
+  events: { flushMs: 250, maxBuffered: 200_000 },
+
   travel: {
     /** Most distance between a traveller and the portal. */
     range: 60,
@@ -30,9 +59,11 @@ export const policy = {
     cooldownMs: 10_000,
     /** How far from the exit portal a traveller arrives, toward the map's centre. */
     arrivalOffset: 40,
+    /** How long a departure holds its place in a portal's capacity: the seat reservation's lifetime. */
+    reservationMs: 15_000,
   },
 
-  /** Per-session limits by message kind. */
+  /** Per-session limits by rate class (a message table names the class of each message). */
   rates: {
     move: { perSecond: 20, burst: 30 },
     chat: { perSecond: 10 / 60, burst: 10 },
@@ -55,3 +86,4 @@ export const policy = {
 } as const;
 
 export type Policy = typeof policy;
+export type RateClass = keyof Policy["rates"];

@@ -44,17 +44,15 @@ export interface Profile {
   version: number;
 }
 
-export const STARTING_HP = 100;
-
 /** The profile a new player starts with. */
-export function newProfile(account: Pick<Account, "userId" | "name">): Profile {
+export function newProfile(account: Pick<Account, "userId" | "name">, hp: number): Profile {
   return {
     userId: account.userId,
     name: account.name,
     level: 1,
     xp: 0,
     gold: 0,
-    hp: STARTING_HP,
+    hp,
     inventory: [],
     location: null,
     version: 0,

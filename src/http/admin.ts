@@ -10,6 +10,7 @@ import type { Config } from "../config.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { HttpError, route } from "./errors.js";
+import { exportReplay } from "./replay.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 /** Compares secrets in constant time; hashing first makes both sides the same length. */
@@ -54,6 +55,16 @@ export function adminRoutes(services: Services): Router {
           throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
       }
       res.type(metrics.registry.contentType).send(await metrics.text());
+    }),
+  );
+
+  router.get(
+    "/api/rooms/:roomId/replay",
+    requireAdmin(services),
+    route(async (req, res) => {
+      const log = await exportReplay(services, req.params.roomId as string);
+      if (!log) throw new HttpError(404, HttpErrorCode.NotFound, "no replay log for that room");
+      res.json(log);
     }),
   );
 

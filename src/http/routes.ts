@@ -2,6 +2,7 @@
  * HTTP routes of PROTOCOL §1 that belong to the game: accounts, the profile, content, health.
  * Handlers parse with zod, call the use case, and map the outcome to a status.
  */
+import { policy } from "../content/policy.js";
 import { matchMaker } from "@colyseus/core";
 import express, { type Request, type Router } from "express";
 import { z } from "zod";
@@ -10,7 +11,9 @@ import { HttpErrorCode } from "../protocol/codes.js";
 import { newProfile } from "../domain/profile.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
-import { ROOM_KINDS, seatKey, type Services } from "../services.js";
+import type { Services } from "../services.js";
+import { KINDS } from "../rooms/index.js";
+import { seatKey } from "../rooms/seats.js";
 import { isAdmin } from "./admin.js";
 import { HttpError, route } from "./errors.js";
 
@@ -113,7 +116,10 @@ export function gameRoutes(services: Services): Router {
     route(async (req, res) => {
       const claims = await requireUser(req);
       // A player in play has a fresher profile in memory than in the store.
-      const profile = profiles.get(claims.userId) ?? (await store.loadProfile(claims.userId)) ?? newProfile(claims);
+      const profile =
+        profiles.get(claims.userId) ??
+        (await store.loadProfile(claims.userId)) ??
+        newProfile(claims, policy.startingHp);
       const { userId, name, level, xp, gold, hp, inventory } = profile;
       // Before the first join a player has no place yet: it will appear at the first world's spawn.
       const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
@@ -146,7 +152,7 @@ export function gameRoutes(services: Services): Router {
       const roomId = req.params.roomId as string;
       if (!isAdmin(req, config)) {
         const claims = await requireUser(req);
-        const seats = await Promise.all(ROOM_KINDS.map((kind) => presence.hget(seatKey(kind), claims.userId)));
+        const seats = await Promise.all(KINDS.map((kind) => presence.hget(seatKey(kind.name), claims.userId)));
         if (!seats.includes(roomId))
           throw new HttpError(
             403,

@@ -9,6 +9,7 @@
  * answer; the next attempt reuses it, so a write that did land is not counted twice. Memory stays
  * bounded because `saturated` turns new joins away once too many profiles wait to be written.
  */
+import { policy } from "../content/policy.js";
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
@@ -91,7 +92,7 @@ export class ProfileCache extends EventEmitter {
     let profile = await this.store.loadProfile(account.userId);
     if (!profile) {
       try {
-        profile = await this.store.saveProfile(newProfile(account), randomUUID());
+        profile = await this.store.saveProfile(newProfile(account, policy.startingHp), randomUUID());
       } catch (err) {
         // Created concurrently by another process: read theirs.
         if (!(err instanceof StaleProfileError)) throw err;

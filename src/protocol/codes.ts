@@ -69,3 +69,12 @@ export const CloseCodes = {
   /** The client kept sending malformed payloads. */
   MalformedInput: 4103,
 } as const;
+
+/** The reason codes that open the close reason of those connections (and of a portal's old one, closed with 4000). */
+export const CloseReason = {
+  SessionReplaced: "session/replaced",
+  Flooding: "rate/flooding",
+  MalformedInput: "input/repeated",
+  TravelDeparted: "travel/departed",
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

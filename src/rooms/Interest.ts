@@ -9,6 +9,7 @@
  * for each client five times a second, a slice of the clients every tick.
  */
 import { StateView, type Schema } from "@colyseus/schema";
+import { policy } from "../content/policy.js";
 import type { Client } from "@colyseus/core";
 import { diffVisible, SpatialGrid } from "../rules/interest.js";
 import type { Point } from "../domain/geometry.js";
@@ -20,10 +21,7 @@ interface Watcher {
   visible: Set<string>;
 }
 
-/** Slack, as a fraction of the radius, that keeps a shown body ranked among the nearest (see SpatialGrid.nearest). */
-const HYSTERESIS = 0.1;
-/** Each client's set is refreshed every this many ticks. */
-const SLICES = 4;
+const { slices, hysteresis } = policy.interest;
 
 export class Interest<Entity extends Schema & Point> {
   private readonly grid: SpatialGrid<string>;
@@ -92,7 +90,7 @@ export class Interest<Entity extends Schema & Point> {
   }
 
   /**
-   * Recomputes the visible sets of one slice of the clients (every `SLICES`-th, by the tick
+   * Recomputes the visible sets of one slice of the clients (every `policy.interest.slices`-th, by the tick
    * number) and applies the differences, so each client is refreshed five times a second at 20 Hz
    * and the cost is spread evenly over the ticks.
    */
@@ -100,7 +98,7 @@ export class Interest<Entity extends Schema & Point> {
     if (!this.enabled) return;
     let i = 0;
     for (const [sessionId, watcher] of this.watchers) {
-      if (i++ % SLICES !== tick % SLICES) continue;
+      if (i++ % slices !== tick % slices) continue;
       const self = this.entityOf(sessionId);
       if (!self) continue;
       const next = this.grid.nearest(
@@ -109,7 +107,7 @@ export class Interest<Entity extends Schema & Point> {
         watcher.cap - 1,
         sessionId,
         watcher.visible,
-        this.radius * HYSTERESIS,
+        this.radius * hysteresis,
       );
       const { add, remove } = diffVisible(watcher.visible, next);
       for (const id of remove) this.hide(sessionId, id);

@@ -1,34 +1,28 @@
 import { defineRoom } from "@colyseus/core";
+import type { AnyKind } from "../engine/kind.js";
+import { dungeonKind } from "../kinds/dungeon.js";
+import { worldKind } from "../kinds/world.js";
 import type { Services } from "../services.js";
-import { GameRoom } from "./GameRoom.js";
-import { WorldRoom } from "./WorldRoom.js";
-import { DungeonRoom } from "./DungeonRoom.js";
+import { engineOptions, KindRoom, type AuthData } from "./KindRoom.js";
 
-type RoomClass = typeof WorldRoom | typeof DungeonRoom;
+/** Every room kind the server runs. A new kind is a simulation, a message table and a schema, added here. */
+export const KINDS: readonly AnyKind[] = [worldKind, dungeonKind];
 
 /**
- * Gives a room class its services without globals: a subclass whose instances carry them and
- * whose static `onAuth` checks tokens and join options with them.
+ * One Colyseus room definition per kind, all running `KindRoom`. Colyseus calls `onAuth` on the
+ * room class before a room exists (so a bad token never creates one), as a static hook that
+ * sees no instance: that hook alone is why each kind gets a named class of its own here.
  */
-export function bindRoom<R extends RoomClass>(RoomClass: R, kind: string, services: Services): R {
-  const joinOptions = RoomClass.joinOptions(services);
-  const Bound = class extends (RoomClass as typeof WorldRoom) {
-    static override async onAuth(token: string, options: Record<string, unknown>) {
-      return GameRoom.authenticate(services, kind, joinOptions, token, options);
-    }
-    constructor() {
-      super();
-      this.services = services;
-      this.log = services.log;
-    }
-  };
-  Object.defineProperty(Bound, "name", { value: RoomClass.name });
-  return Bound as unknown as R;
-}
-
 export function defineRooms(services: Services) {
-  return {
-    world: defineRoom(bindRoom(WorldRoom, "world", services)).filterBy(["world"]),
-    dungeon: defineRoom(bindRoom(DungeonRoom, "dungeon", services)).filterBy(["dungeon", "party"]),
-  };
+  return Object.fromEntries(
+    KINDS.map((kind) => {
+      const Room = class extends KindRoom {
+        static override onAuth(token: string, options: Record<string, unknown>): Promise<AuthData> {
+          return KindRoom.authenticate(services, kind, token, options);
+        }
+      };
+      Object.defineProperty(Room, "name", { value: `${kind.name}Room` });
+      return [kind.name, defineRoom(Room, engineOptions(kind, services)).filterBy([...kind.filterBy])];
+    }),
+  );
 }

@@ -1,15 +1,13 @@
 import { RejectCode } from "../protocol/codes.js";
 import { refuse, type Verdict } from "../domain/result.js";
 
-export const CHAT_MAX_CHARS = 200;
-
-/** Trims a chat line and checks its length (1-200 characters, counted as code points). */
-export function checkChat(text: string): Verdict<{ text: string }> {
+/** Trims a chat line and checks its length (1 to `maxChars` characters, counted as code points). */
+export function checkChat(text: string, maxChars: number): Verdict<{ text: string }> {
   // Control characters have no business in a chat line: they become spaces.
   const trimmed = text.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
   const length = [...trimmed].length;
   if (length === 0) return refuse(RejectCode.ChatEmpty, "the message is empty");
-  if (length > CHAT_MAX_CHARS)
-    return refuse(RejectCode.ChatTooLong, `the message is ${length} characters; at most ${CHAT_MAX_CHARS}`);
+  if (length > maxChars)
+    return refuse(RejectCode.ChatTooLong, `the message is ${length} characters; at most ${maxChars}`);
   return { ok: true, text: trimmed };
 }

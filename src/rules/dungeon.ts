@@ -19,7 +19,10 @@ import { segmentBlocked, spawnPoint, type TileMap } from "../domain/tilemap.js";
 export type DungeonStatus = "waiting" | "active" | "cleared" | "failed";
 
 export interface HeroSim extends Combatant {
+  /** The hero's session id. */
   id: string;
+  userId: string;
+  name: string;
   moveBudget: number;
   lastMoveAt: number;
   diedAt: number | null;
@@ -40,6 +43,8 @@ export interface LootSim extends Point {
 
 export interface DungeonSim {
   dungeon: Dungeon;
+  /** Heroes of one party share an instance. */
+  party: string;
   /** Walls and closed doors; walls only once cleared. */
   map: TileMap;
   status: DungeonStatus;
@@ -72,14 +77,13 @@ export interface DungeonCtx {
   content: Pick<Content, "abilities" | "combatStats" | "lootTables">;
 }
 
-/** How close a hero must stand to pick loot up. */
-export const PICKUP_RANGE = 60;
-/** Fraction of max hp and mana a revived hero comes back with. */
-const REVIVE_FRACTION = 0.5;
-/** An engaged enemy gives up the chase past this multiple of its aggro radius. */
-const LEASH = 1.5;
+const { pickupRange, reviveFraction, leash } = policy.dungeon;
 
-export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTypes" | "combatStats">): DungeonSim {
+export function createDungeon(
+  dungeon: Dungeon,
+  content: Pick<Content, "enemyTypes" | "combatStats">,
+  party: string,
+): DungeonSim {
   const enemies = new Map<string, EnemySim>();
   for (const e of dungeon.template.enemies) {
     const type = content.enemyTypes.get(e.type)!;
@@ -101,6 +105,7 @@ export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTyp
   const hasBoss = [...enemies.values()].some((e) => e.type.phases?.length);
   return {
     dungeon,
+    party,
     map: dungeon.map,
     status: "waiting",
     bossPhase: hasBoss ? 1 : 0,
@@ -112,11 +117,18 @@ export function createDungeon(dungeon: Dungeon, content: Pick<Content, "enemyTyp
   };
 }
 
-export function addHero(sim: DungeonSim, id: string, ctx: Pick<DungeonCtx, "now" | "rng" | "content">): HeroSim {
+export function addHero(
+  sim: DungeonSim,
+  actor: { sessionId: string; userId: string; name: string },
+  ctx: Pick<DungeonCtx, "now" | "rng" | "content">,
+): HeroSim {
+  const id = actor.sessionId;
   const stats = ctx.content.combatStats.get("hero")!;
   const at = spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng);
   const hero: HeroSim = {
     id,
+    userId: actor.userId,
+    name: actor.name,
     ...at,
     hp: stats.maxHp,
     mana: stats.maxMana,
@@ -191,8 +203,8 @@ function pickup(sim: DungeonSim, hero: HeroSim, { loot: lootId }: { loot: string
   if (!hero.alive) return { verdict: refuse(RejectCode.ActorDead, "you are dead"), events: [] };
   const loot = sim.loot.get(lootId);
   if (!loot) return { verdict: refuse(RejectCode.LootGone, "someone took it already, or it never was"), events: [] };
-  if (!within(hero, loot, PICKUP_RANGE))
-    return { verdict: refuse(RejectCode.LootOutOfRange, `the loot is more than ${PICKUP_RANGE} away`), events: [] };
+  if (!within(hero, loot, pickupRange))
+    return { verdict: refuse(RejectCode.LootOutOfRange, `the loot is more than ${pickupRange} away`), events: [] };
   // Removing it here, in the same synchronous step as the check, is what makes the first valid pickup win.
   sim.loot.delete(lootId);
   return {
@@ -254,8 +266,8 @@ export function stepDungeon(sim: DungeonSim, ctx: DungeonCtx & { dtMs: number })
     } else if (anyAlive && hero.diedAt !== null && ctx.now - hero.diedAt >= sim.dungeon.template.reviveMs) {
       Object.assign(hero, spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng), {
         alive: true,
-        hp: Math.round(hero.stats.maxHp * REVIVE_FRACTION),
-        mana: Math.round(hero.stats.maxMana * REVIVE_FRACTION),
+        hp: Math.round(hero.stats.maxHp * reviveFraction),
+        mana: Math.round(hero.stats.maxMana * reviveFraction),
         diedAt: null,
         moveBudget: 0,
         lastMoveAt: ctx.now,
@@ -272,7 +284,7 @@ export function stepDungeon(sim: DungeonSim, ctx: DungeonCtx & { dtMs: number })
 
 /** One enemy's turn: pick the nearest living hero in reach, close in, hit when in range. */
 function enemyStep(sim: DungeonSim, enemy: EnemySim, ctx: DungeonCtx, dt: number): DungeonEvent[] {
-  const reach = enemy.type.aggroRadius * (enemy.engaged ? LEASH : 1);
+  const reach = enemy.type.aggroRadius * (enemy.engaged ? leash : 1);
   let target: HeroSim | undefined;
   let best = Infinity;
   for (const hero of sim.heroes.values()) {

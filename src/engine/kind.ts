@@ -1,0 +1,140 @@
+/**
+ * The shape of every room kind. A kind is data: a pure simulation (`create`, `join`, `leave`,
+ * `apply`, `step`), a message table, and how the simulation shows in the synchronized state. One
+ * generic room (src/rooms/KindRoom.ts) runs any kind: it decodes, runs the pipeline, applies,
+ * broadcasts and saves.
+ *
+ * Nothing here, and nothing a simulation imports, may touch Colyseus, express or a store: time,
+ * randomness, content and policy arrive as plain values in `Ctx`, so a test or a replay can fix
+ * them (see src/engine/replay.ts).
+ */
+import type { z } from "zod";
+import type { Content } from "../content/index.js";
+import type { Policy, RateClass } from "../content/policy.js";
+import type { Profile } from "../domain/profile.js";
+import type { Verdict } from "../domain/result.js";
+import type { Rng } from "../domain/rng.js";
+
+/** What a simulation sees of the world outside it. */
+export interface Ctx {
+  /** Epoch ms: the arrival of the command being applied, or the nominal time of the step. */
+  now: number;
+  /** Simulation steps run so far. */
+  tick: number;
+  rng: Rng;
+  content: Content;
+  policy: Policy;
+}
+
+/** Who acts: a seated session. */
+export interface Actor {
+  sessionId: string;
+  userId: string;
+  name: string;
+}
+
+export interface Applied<Event> {
+  verdict: Verdict;
+  events: Event[];
+}
+
+/** One row of a message table: the shape at the edge, the rate class, and the command it becomes. */
+export interface MessageSpec<Command> {
+  schema: z.ZodType;
+  rate: RateClass;
+  command: (payload: never) => Command;
+}
+
+/** Declares a message: keeps the payload type of `schema` flowing into `command`. */
+export function message<S extends z.ZodType, Command>(
+  schema: S,
+  rate: RateClass,
+  command: (payload: z.infer<S>) => Command,
+): MessageSpec<Command> {
+  return { schema, rate, command };
+}
+
+/**
+ * What the room does with a simulation's events: the only way a kind reaches the outside. The room
+ * implements it; a replay ignores it.
+ */
+export interface Outbox {
+  broadcast(type: string, message: object): void;
+  send(sessionId: string, type: string, message: object): void;
+  /** Appends to the room's event log. */
+  record(type: string, data: Record<string, unknown>): void;
+  /** Changes a seated player's profile; `urgent` writes it now instead of at the next flush. */
+  profile(sessionId: string, change: (profile: Profile) => void, options?: { urgent?: boolean }): void;
+  /** Every seated player's profile. */
+  everyProfile(change: (profile: Profile) => void): void;
+  /** The body moved: interest management re-checks who sees it. */
+  moved(sessionId: string, x: number, y: number): void;
+  /** Sends the player to another instance of this kind (portals); see `Departure`. */
+  depart(sessionId: string, departure: Departure): void;
+  /** No one may join any more (a finished run). */
+  lock(): void;
+}
+
+/** A hand-over to another room of the same kind, started by an accepted command. */
+export interface Departure {
+  /** Join options of the target room (e.g. `{world: "dunes"}`). */
+  options: Record<string, unknown>;
+  /** What the profile holds once the body has left (the arrival point). */
+  profile: Partial<Profile>;
+  /** The command the room applies if the hand-over fails, so the simulation can undo its bookkeeping. */
+  failed: unknown;
+  /** The `travel` message to the client, beside its `reservation`. */
+  message: Record<string, unknown>;
+  /** Fields of the `travel` event log entry. */
+  log: Record<string, unknown>;
+}
+
+/** How a kind shows in the synchronized (Colyseus schema) state. */
+export interface StateMapping<Sim, State> {
+  create(sim: Sim): State;
+  /** Mirrors the simulation into the state after every command and step; schema sends only what changed. */
+  sync(sim: Sim, state: State, tick: number): void;
+  /** The state entity of a seated body, for interest management; kinds without AOI leave it out. */
+  bodyOf?(state: State, sessionId: string): (object & { x: number; y: number }) | undefined;
+}
+
+export interface RoomKind<Sim, Command, Event, State, Join, Options extends Record<string, unknown>> {
+  /** The Colyseus room name: also the "one seat per user" scope and the metrics label. */
+  readonly name: string;
+  /** Join options, defaults applied before matchmaking (so `filterBy` sees them). */
+  joinOptions(content: Content): z.ZodType<Options>;
+  readonly filterBy: readonly (keyof Options & string)[];
+  /** The world or dungeon id: logs and metrics. */
+  label(options: Options): string;
+  tickRate(policy: Policy): number;
+  maxClients(options: Options, content: Content): number;
+  /**
+   * Seconds an empty room waits for players before it closes (config-driven); 0 closes at once.
+   * Rooms that wait also exist before anyone joins.
+   */
+  lingerSec?(settings: { dungeonGraceSec: number }): number;
+
+  create(options: Options, ctx: Ctx): Sim;
+  /** What of a joining player's profile and options the simulation needs; recorded in the replay log. */
+  joinData(profile: Profile, options: Options, arrived: boolean): Join;
+  join(sim: Sim, actor: Actor, join: Join, ctx: Ctx): Event[];
+  leave(sim: Sim, actor: Actor, ctx: Ctx): Event[];
+  apply(sim: Sim, actor: Actor, command: Command, ctx: Ctx): Applied<Event>;
+  step?(sim: Sim, ctx: Ctx): Event[];
+  /** Profile fields the simulation owns for a seated body (position, hp), saved as play goes. */
+  persist?(sim: Sim, sessionId: string): Partial<Profile>;
+
+  /** message type → shape → rate class → command. `ping` is common to every kind. */
+  readonly messages: Readonly<Record<string, MessageSpec<Command>>>;
+  readonly state: StateMapping<Sim, State>;
+  /** Fields of `welcome` beyond `sessionId`, `serverTime` and `tickRate`. */
+  welcome(sim: Sim, actor: Actor, ctx: Ctx): Record<string, unknown>;
+  /** Interest management: the radius and the cap of visible bodies for a join. */
+  interest?: { radius(sim: Sim): number; cap(join: Join, policy: Policy): number };
+  /** Turns one event into messages, saves and log entries. */
+  react(event: Event, out: Outbox, sim: Sim, ctx: Ctx): void;
+}
+
+/** A kind with its type parameters erased, as the room and the registry hold it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyKind = RoomKind<any, any, any, any, any, any>;

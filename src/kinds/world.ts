@@ -1,0 +1,147 @@
+/**
+ * The `world` room kind (PROTOCOL §2.1): the world simulation, its message table, and how it
+ * shows in `WorldState`.
+ */
+import type { Content } from "../content/index.js";
+import { addItem } from "../domain/profile.js";
+import { message, type RoomKind } from "../engine/kind.js";
+import {
+  addWalker,
+  applyWorld,
+  createWorld,
+  removeWalker,
+  stepWorld,
+  type WorldCommand,
+  type WorldEvent,
+  type WorldJoin,
+  type WorldSim,
+} from "../rules/world.js";
+import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
+import { Chat, Gather, Move, Travel, WorldJoinOptions } from "../validators/messages.js";
+
+const joinOptions = (content: Content) =>
+  WorldJoinOptions.refine((o) => content.worlds.has(o.world), { message: "is not a known world", path: ["world"] });
+
+export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState, WorldJoin, WorldJoinOptions> = {
+  name: "world",
+  joinOptions,
+  filterBy: ["world"],
+  label: (options) => options.world,
+  tickRate: (policy) => policy.worldTickRate,
+  maxClients: (options, content) => content.worlds.get(options.world)!.template.maxPlayers,
+
+  create: (options, ctx) => createWorld(ctx.content.worlds.get(options.world)!),
+  joinData: (profile, options, arrived) => ({
+    at: profile.location?.world === options.world ? { x: profile.location.x, y: profile.location.y } : null,
+    hp: profile.hp,
+    level: profile.level,
+    device: options.device,
+    arrived,
+  }),
+  join: (sim, actor, join, ctx) => {
+    addWalker(sim, actor, join, ctx);
+    return [];
+  },
+  leave: (sim, actor) => {
+    removeWalker(sim, actor.sessionId);
+    return [];
+  },
+  apply: (sim, actor, command, ctx) => applyWorld(sim, actor.sessionId, command, ctx),
+  step: (sim, ctx) => {
+    stepWorld(sim, ctx);
+    return [];
+  },
+  persist: (sim, sessionId) => {
+    const walker = sim.players.get(sessionId);
+    return walker ? { location: { world: sim.world.template.id, x: walker.x, y: walker.y }, hp: walker.hp } : {};
+  },
+
+  messages: {
+    move: message(Move, "move", ({ x, y }) => ({ type: "move", x, y })),
+    chat: message(Chat, "chat", ({ text }) => ({ type: "chat", text })),
+    gather: message(Gather, "gather", ({ resource }) => ({ type: "gather", resource })),
+    travel: message(Travel, "travel", ({ portal }) => ({ type: "travel", portal })),
+  },
+
+  state: {
+    create(sim) {
+      const state = new WorldState();
+      const t = sim.world.template;
+      state.world = t.id;
+      for (const p of t.portals) state.portals.set(p.id, new Portal({ id: p.id, x: p.x, y: p.y, to: p.to }));
+      for (const r of sim.resources.values())
+        state.resources.set(r.id, new Resource({ id: r.id, kind: r.kind, x: r.x, y: r.y, amount: r.amount }));
+      return state;
+    },
+    sync(sim, state, tick) {
+      state.tick = tick;
+      for (const [id, player] of state.players) if (!sim.players.has(id)) state.players.delete(id);
+      for (const w of sim.players.values()) {
+        const player = state.players.get(w.sessionId);
+        if (!player) {
+          const { sessionId, userId, name, x, y, hp, maxHp, level } = w;
+          state.players.set(sessionId, new Player({ sessionId, userId, name, x, y, hp, maxHp, level }));
+          continue;
+        }
+        if (player.x !== w.x) player.x = w.x;
+        if (player.y !== w.y) player.y = w.y;
+        if (player.hp !== w.hp) player.hp = w.hp;
+      }
+      for (const r of sim.resources.values()) {
+        const resource = state.resources.get(r.id)!;
+        if (resource.amount !== r.amount) resource.amount = r.amount;
+      }
+    },
+    bodyOf: (state, sessionId) => state.players.get(sessionId),
+  },
+
+  welcome: (sim, _actor, ctx) => ({
+    speed: sim.world.template.speed,
+    bounds: { width: sim.world.template.width, height: sim.world.template.height },
+    // How `speed` is enforced (see docs/PROTOCOL.md): standing still banks at most this much
+    // time of movement, and a step may exceed its allowance by this fraction.
+    moveBankMs: ctx.policy.move.maxBankMs,
+    moveTolerance: ctx.policy.move.tolerance,
+    world: sim.world.template.id,
+    aoiRadius: sim.world.template.aoiRadius,
+    gatherRange: ctx.policy.gather.range,
+    gatherCooldownMs: ctx.policy.gather.cooldownMs,
+    travelRange: ctx.policy.travel.range,
+    travelCooldownMs: ctx.policy.travel.cooldownMs,
+  }),
+
+  interest: {
+    radius: (sim) => sim.world.template.aoiRadius,
+    cap: (join, policy) => policy.deviceCaps[join.device],
+  },
+
+  react(event, out) {
+    switch (event.type) {
+      case "moved":
+        out.moved(event.sessionId, event.x, event.y);
+        break;
+      case "chat": {
+        const { type: _, ...chat } = event;
+        out.broadcast("chat", chat);
+        break;
+      }
+      case "gathered": {
+        const { type, sessionId, resource, item, qty } = event;
+        out.profile(sessionId, (p) => (p.inventory = addItem(p.inventory, item, qty)));
+        out.send(sessionId, "gathered", { resource, item, qty });
+        const { type: _, ...data } = event;
+        out.record(type, data);
+        break;
+      }
+      case "departed":
+        out.depart(event.sessionId, {
+          options: { world: event.to, device: event.device },
+          profile: { location: { world: event.to, ...event.arrival } },
+          failed: { type: "travel_failed", portal: event.portal } satisfies WorldCommand,
+          message: { world: event.to },
+          log: { portal: event.portal, to: event.to },
+        });
+        break;
+    }
+  },
+};

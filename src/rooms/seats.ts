@@ -1,0 +1,102 @@
+/**
+ * The seats of a room: who is seated, their profile, and the rule of one seat per user and room
+ * kind across the cluster (a presence hash userId → roomId).
+ */
+import { matchMaker, type Client, type Deferred, type Presence } from "@colyseus/core";
+import type { Actor } from "../engine/kind.js";
+import type { Profile } from "../domain/profile.js";
+import type { Logger } from "../log.js";
+import type { Bucket } from "../validators/rateLimit.js";
+
+/** The server's record of one seated session, whether connected or inside its reconnection window. */
+export interface Seat extends Actor {
+  client: Client;
+  profile: Profile;
+  /** Highest accepted `seq`; -1 before the first action. */
+  lastSeq: number;
+  buckets: Map<string, Bucket>;
+  floodStrikes: number[];
+  malformedStrikes: number[];
+  /** Set while the connection is gone and the body waits for a reconnection. */
+  reconnection: Deferred<Client> | null;
+  /** Set when the session is ended on purpose (replaced, flooding, travelled): no reconnection window. */
+  ended: boolean;
+  /** Set while a portal hand-over is under way: the seat's messages are ignored. */
+  departing: boolean;
+}
+
+export function newSeat(client: Client, actor: Actor, profile: Profile): Seat {
+  return {
+    ...actor,
+    client,
+    profile,
+    lastSeq: -1,
+    buckets: new Map(),
+    floodStrikes: [],
+    malformedStrikes: [],
+    reconnection: null,
+    ended: false,
+    departing: false,
+  };
+}
+
+/** Presence hash of the seats of one room kind: userId → roomId. */
+export const seatKey = (kind: string) => `realmgate:seats:${kind}`;
+
+export class SeatBook {
+  private readonly seats = new Map<string, Seat>();
+
+  constructor(
+    private readonly kind: string,
+    private readonly roomId: string,
+    private readonly presence: Presence,
+    private readonly log: Logger,
+  ) {}
+
+  get(sessionId: string): Seat | undefined {
+    return this.seats.get(sessionId);
+  }
+  byUser(userId: string): Seat | undefined {
+    for (const seat of this.seats.values()) if (seat.userId === userId) return seat;
+    return undefined;
+  }
+  values(): IterableIterator<Seat> {
+    return this.seats.values();
+  }
+  get size(): number {
+    return this.seats.size;
+  }
+  add(seat: Seat): void {
+    this.seats.set(seat.sessionId, seat);
+  }
+  /** Removes the seat if it is still the one held; false when it was already gone. */
+  remove(seat: Seat): boolean {
+    if (this.seats.get(seat.sessionId) !== seat) return false;
+    this.seats.delete(seat.sessionId);
+    return true;
+  }
+
+  /**
+   * One seat per user and room kind: if the user sits in another room of this kind (on any
+   * process), `endHere` (in this room) or that room's `endUserSession` ends the earlier session
+   * and saves its profile before this join goes on.
+   */
+  async claim(userId: string, endHere: (userId: string) => Promise<void>): Promise<void> {
+    const key = seatKey(this.kind);
+    const holder = await this.presence.hget(key, userId);
+    if (holder === this.roomId) await endHere(userId);
+    else if (holder && (await matchMaker.query({ roomId: holder })).length > 0) {
+      await matchMaker.remoteRoomCall(holder, "endUserSession", [userId]).catch((err: unknown) => {
+        this.log.warn({ userId, holder, err }, "could not reach the room holding the earlier seat");
+      });
+    }
+    await this.presence.hset(key, userId, this.roomId);
+  }
+
+  /** Frees the user's claim, unless a later join elsewhere has taken it over meanwhile. */
+  async unclaim(userId: string): Promise<void> {
+    const key = seatKey(this.kind);
+    const holder = await this.presence.hget(key, userId).catch(() => null);
+    if (holder === this.roomId) await this.presence.hdel(key, userId).catch(() => undefined);
+  }
+}
