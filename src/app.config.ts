@@ -110,7 +110,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
  */
 export async function serve(app: Omit<ConfigOptions, "~rooms" | "~routes">, port: number): Promise<Server> {
   const server = defineServer({ ...app.options, rooms: app.rooms ?? {}, express: app.initializeExpress });
-  await app.initializeGameServer?.(server);
+  app.initializeGameServer?.(server);
   await server.listen(port);
   process.send?.("ready");
   return server;

@@ -55,8 +55,9 @@ export class RedisCluster {
     return this.client.incr(`realmgate:seq:${name}`);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.disconnect();
+    return Promise.resolve();
   }
 }
 

@@ -37,7 +37,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     // express.json() reports unparsable bodies with a 4xx status.
-    if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
       res.status(400).json({ error: { code: HttpErrorCode.InputInvalid, message: "the body is not valid JSON" } });
       return;
     }

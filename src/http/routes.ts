@@ -173,7 +173,9 @@ export function gameRoutes(services: Services): Router {
       const listings = await matchMaker.query({ name: room });
       // A world instance's filter option is `world`, a dungeon's `dungeon`.
       const mapOf = (l: (typeof listings)[number]) =>
-        (l.metadata?.world ?? l.metadata?.dungeon ?? null) as string | null;
+        (l.metadata as { world?: string; dungeon?: string } | undefined)?.world ??
+        (l.metadata as { dungeon?: string } | undefined)?.dungeon ??
+        null;
       res.json(
         listings
           .filter((l) => !world || mapOf(l) === world)

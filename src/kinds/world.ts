@@ -75,7 +75,7 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
     },
     sync(sim, state, tick) {
       state.tick = tick;
-      for (const [id, player] of state.players) if (!sim.players.has(id)) state.players.delete(id);
+      for (const id of state.players.keys()) if (!sim.players.has(id)) state.players.delete(id);
       for (const w of sim.players.values()) {
         const player = state.players.get(w.sessionId);
         if (!player) {

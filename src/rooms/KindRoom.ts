@@ -28,7 +28,7 @@ import type { Refusal } from "../domain/result.js";
 import { createRng, type Rng } from "../domain/rng.js";
 import { FixedStep } from "../engine/clock.js";
 import type { Actor, AnyKind, Ctx, Departure, Outbox } from "../engine/kind.js";
-import type { ReplayEntry, ReplayHeader } from "../engine/replay.js";
+import type { ReplayHeader } from "../engine/replay.js";
 import type { Logger } from "../log.js";
 import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
@@ -189,10 +189,10 @@ export class KindRoom extends Room<{ state: Schema }> {
     this.state = kind.state.create(run.sim) as Schema;
     kind.state.sync(run.sim, this.state, 0);
     if (kind.interest && kind.state.bodyOf) {
-      const bodyOf = kind.state.bodyOf;
+      const mapping = kind.state;
       run.interest = new Interest(
         kind.interest.radius(run.sim),
-        (id) => bodyOf(this.state, id) as (Schema & { x: number; y: number }) | undefined,
+        (id) => mapping.bodyOf?.(this.state, id) as (Schema & { x: number; y: number }) | undefined,
         services.config.aoiEnabled,
       );
     }
@@ -374,7 +374,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!seat) return;
     seat.ended = true;
     await this.releaseSeat(seat);
-    if (seat.reconnection) seat.reconnection.reject(new Error("session replaced"));
+    if (seat.reconnection) (seat.reconnection.reject as (reason: Error) => void)(new Error("session replaced"));
     else
       seat.client.leave(
         CloseCodes.SessionReplaced,
@@ -556,7 +556,6 @@ export class KindRoom extends Room<{ state: Schema }> {
     const fail = (message: string, err?: unknown) => {
       run.log.warn({ sessionId: seat.sessionId, err, ...departure.log }, `travel failed: ${message}`);
       seat.departing = false;
-      const ctx = this.ctx(this.now());
       this.command(seat, departure.failed);
       // The seat's messages were held during the hand-over, so its last seq is the travel's.
       this.refuse(seat, "travel", seat.lastSeq, { ok: false, code: RejectCode.TravelUnavailable, message });

@@ -1,0 +1,41 @@
+/**
+ * Ties each room kind's message table to docs/PROTOCOL.md: every message a kind accepts is
+ * documented in its section with exactly the fields its shape takes, and every documented client
+ * message has a row in the table.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { policy } from "../src/content/policy.js";
+import { KINDS } from "../src/rooms/index.js";
+
+const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
+
+/** The "Client messages" bullets of a kind's section: type → documented field names. */
+function documentedMessages(kind: string): Map<string, string[]> {
+  const start = doc.indexOf(`### 2.`, doc.indexOf(`\`${kind}\`:`) - 10);
+  const section = doc.slice(start, doc.indexOf("\n### ", start + 1));
+  const list = section.slice(section.indexOf("Client messages:"));
+  const found = new Map<string, string[]>();
+  for (const m of list.matchAll(/^- `([a-z_]+) \{([^}]*)\}`/gm))
+    found.set(
+      m[1],
+      m[2].split(",").map((f) => f.trim().replace(/\?$/, "")),
+    );
+  return found;
+}
+
+describe("message tables", () => {
+  for (const kind of KINDS) {
+    it(`${kind.name}: every message of the table is documented with its fields, and nothing more`, () => {
+      const documented = documentedMessages(kind.name);
+      assert.ok(documented.size > 0, `docs/PROTOCOL.md has a client message list for ${kind.name}`);
+      assert.deepEqual([...documented.keys()].sort(), Object.keys(kind.messages).sort());
+      for (const [type, spec] of Object.entries(kind.messages)) {
+        const shape = (spec.schema as z.ZodObject).shape;
+        assert.deepEqual(Object.keys(shape).sort(), documented.get(type)!.sort(), `fields of ${type}`);
+        assert.ok(spec.rate in policy.rates, `${type} has a rate class`);
+      }
+    });
+  }
+});
