@@ -9,11 +9,14 @@ import type { Policy } from "../content/policy.js";
 import { createRng } from "../domain/rng.js";
 import type { Actor, AnyKind, Ctx } from "./kind.js";
 
-/** One entry of a room's command log. `tick` is the number of steps run before it was applied. */
+/**
+ * One entry of a room's command log. `tick` is the number of steps run before it was applied.
+ * Leaves and commands name their actor by session id; the join before them names it in full.
+ */
 export type ReplayEntry =
   | { op: "join"; tick: number; at: number; actor: Actor; join: unknown }
-  | { op: "leave"; tick: number; at: number; actor: Actor }
-  | { op: "cmd"; tick: number; at: number; actor: Actor; command: unknown }
+  | { op: "leave"; tick: number; at: number; session: string }
+  | { op: "cmd"; tick: number; at: number; session: string; command: unknown }
   /** The room's clock forgave steps after a stall: the base moved forward by `jump` ms. */
   | { op: "clock"; tick: number; jump: number };
 
@@ -51,6 +54,12 @@ export function replay(
   let tick = 0;
   const ctx = (now: number): Ctx => ({ now, tick, rng, content, policy });
   const sim: unknown = kind.create(log.options, ctx(base));
+  const actors = new Map<string, Actor>();
+  const actor = (session: string) => {
+    const found = actors.get(session);
+    if (!found) throw new Error(`the log names session ${session} before its join`);
+    return found;
+  };
   const runTo = (target: number) => {
     while (tick < target) {
       tick++;
@@ -64,13 +73,14 @@ export function replay(
         base += entry.jump;
         break;
       case "join":
+        actors.set(entry.actor.sessionId, entry.actor);
         kind.join(sim, entry.actor, entry.join, ctx(entry.at));
         break;
       case "leave":
-        kind.leave(sim, entry.actor, ctx(entry.at));
+        kind.leave(sim, actor(entry.session), ctx(entry.at));
         break;
       case "cmd":
-        kind.apply(sim, entry.actor, entry.command, ctx(entry.at));
+        kind.apply(sim, actor(entry.session), entry.command, ctx(entry.at));
         break;
     }
   }

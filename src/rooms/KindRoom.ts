@@ -346,7 +346,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     run.interest?.leave(seat.sessionId);
     const now = this.now();
     const actor: Actor = { sessionId: seat.sessionId, userId: seat.userId, name: seat.name };
-    this.logReplay("leave", { tick: run.clock.tick, at: now, actor });
+    this.logReplay("leave", { tick: run.clock.tick, at: now, session: actor.sessionId });
     const ctx = this.ctx(now);
     this.react(run.kind.leave(run.sim, actor, ctx), ctx);
     run.kind.state.sync(run.sim, this.state, run.clock.tick);
@@ -448,8 +448,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     const ctx = this.ctx(now);
     const { verdict, events } = run.kind.apply(run.sim, seat, command, ctx);
     if (!verdict.ok) return verdict;
-    const actor: Actor = { sessionId: seat.sessionId, userId: seat.userId, name: seat.name };
-    this.logReplay("cmd", { tick: run.clock.tick, at: now, actor, command });
+    this.logReplay("cmd", { tick: run.clock.tick, at: now, session: seat.sessionId, command });
     this.react(events, ctx);
     this.persist(seat);
     return verdict;
