@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Content } from "../content/index.js";
 import { addItem } from "../domain/profile.js";
 import { message, type RoomKind } from "../engine/kind.js";
+import { mirror, walkingWelcome } from "./common.js";
 import {
   addHero,
   applyCommand,
@@ -68,21 +69,19 @@ export const dungeonKind: RoomKind<DungeonSim, DungeonCommand, DungeonEvent, Dun
       s.status = sim.status;
       s.bossPhase = sim.bossPhase;
       s.tick = tick;
-      for (const id of s.heroes.keys()) if (!sim.heroes.has(id)) s.heroes.delete(id);
-      for (const h of sim.heroes.values()) {
-        const hero = s.heroes.get(h.id);
-        if (!hero) {
-          const { id, userId, name, x, y, hp, mana, alive } = h;
-          const { maxHp, maxMana } = h.stats;
-          s.heroes.set(id, new Hero({ sessionId: id, userId, name, x, y, hp, maxHp, mana, maxMana, alive }));
-          continue;
-        }
-        hero.x = h.x;
-        hero.y = h.y;
-        hero.hp = h.hp;
-        hero.mana = Math.floor(h.mana);
-        hero.alive = h.alive;
-      }
+      mirror(
+        s.heroes,
+        sim.heroes,
+        ({ id, userId, name, x, y, hp, mana, alive, stats }) =>
+          new Hero({ sessionId: id, userId, name, x, y, hp, maxHp: stats.maxHp, mana, maxMana: stats.maxMana, alive }),
+        (hero, h) => {
+          hero.x = h.x;
+          hero.y = h.y;
+          hero.hp = h.hp;
+          hero.mana = Math.floor(h.mana);
+          hero.alive = h.alive;
+        },
+      );
       for (const e of sim.enemies.values()) {
         const enemy = s.enemies.get(e.id)!;
         enemy.x = e.x;
@@ -90,18 +89,18 @@ export const dungeonKind: RoomKind<DungeonSim, DungeonCommand, DungeonEvent, Dun
         enemy.hp = e.hp;
         enemy.alive = e.alive;
       }
-      for (const id of s.loot.keys()) if (!sim.loot.has(id)) s.loot.delete(id);
-      for (const l of sim.loot.values())
-        if (!s.loot.has(l.id)) s.loot.set(l.id, new Loot({ id: l.id, item: l.item, qty: l.qty, x: l.x, y: l.y }));
+      mirror(
+        s.loot,
+        sim.loot,
+        ({ id, item, qty, x, y }) => new Loot({ id, item, qty, x, y }),
+        () => undefined, // loot never changes; it only comes and goes
+      );
       if (sim.doorsOpen) for (const door of s.doors.values()) door.open = true;
     },
   },
 
   welcome: (sim, _actor, ctx) => ({
-    speed: sim.dungeon.template.speed,
-    bounds: { width: sim.dungeon.template.width, height: sim.dungeon.template.height },
-    moveBankMs: ctx.policy.move.maxBankMs,
-    moveTolerance: ctx.policy.move.tolerance,
+    ...walkingWelcome(sim.dungeon.template, ctx.policy),
     dungeon: sim.dungeon.template.id,
     party: sim.party,
     pickupRange: ctx.policy.dungeon.pickupRange,

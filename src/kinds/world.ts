@@ -5,6 +5,7 @@
 import type { Content } from "../content/index.js";
 import { addItem } from "../domain/profile.js";
 import { message, type RoomKind } from "../engine/kind.js";
+import { mirror, walkingWelcome } from "./common.js";
 import {
   addWalker,
   applyWorld,
@@ -75,18 +76,17 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
     },
     sync(sim, state, tick) {
       state.tick = tick;
-      for (const id of state.players.keys()) if (!sim.players.has(id)) state.players.delete(id);
-      for (const w of sim.players.values()) {
-        const player = state.players.get(w.sessionId);
-        if (!player) {
-          const { sessionId, userId, name, x, y, hp, maxHp, level } = w;
-          state.players.set(sessionId, new Player({ sessionId, userId, name, x, y, hp, maxHp, level }));
-          continue;
-        }
-        if (player.x !== w.x) player.x = w.x;
-        if (player.y !== w.y) player.y = w.y;
-        if (player.hp !== w.hp) player.hp = w.hp;
-      }
+      mirror(
+        state.players,
+        sim.players,
+        ({ sessionId, userId, name, x, y, hp, maxHp, level }) =>
+          new Player({ sessionId, userId, name, x, y, hp, maxHp, level }),
+        (player, w) => {
+          if (player.x !== w.x) player.x = w.x;
+          if (player.y !== w.y) player.y = w.y;
+          if (player.hp !== w.hp) player.hp = w.hp;
+        },
+      );
       for (const r of sim.resources.values()) {
         const resource = state.resources.get(r.id)!;
         if (resource.amount !== r.amount) resource.amount = r.amount;
@@ -96,12 +96,7 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
   },
 
   welcome: (sim, _actor, ctx) => ({
-    speed: sim.world.template.speed,
-    bounds: { width: sim.world.template.width, height: sim.world.template.height },
-    // How `speed` is enforced (see docs/PROTOCOL.md): standing still banks at most this much
-    // time of movement, and a step may exceed its allowance by this fraction.
-    moveBankMs: ctx.policy.move.maxBankMs,
-    moveTolerance: ctx.policy.move.tolerance,
+    ...walkingWelcome(sim.world.template, ctx.policy),
     world: sim.world.template.id,
     aoiRadius: sim.world.template.aoiRadius,
     gatherRange: ctx.policy.gather.range,

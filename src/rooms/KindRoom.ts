@@ -482,32 +482,28 @@ export class KindRoom extends Room<{ state: Schema }> {
         : refusal.code === RejectCode.SeqStale
           ? "stale_seq"
           : "invalid_action";
-    run.services.security.signal(signal, {
-      room: run.kind.name,
-      world: run.label,
-      roomId: this.roomId,
-      sessionId: seat.sessionId,
-      userId: seat.userId,
-      action,
-      code: refusal.code,
-      tick: run.clock.tick,
-    });
+    this.signal(seat, signal, { action, code: refusal.code });
     seat.client.send("reject", { seq, action, code: refusal.code, message: refusal.message });
   }
 
   private expel(seat: Seat, code: number, reason: string, signal: SecuritySignal): void {
     if (seat.ended) return;
     seat.ended = true;
-    const run = this.run();
-    run.services.security.signal(signal, {
-      room: run.kind.name,
-      world: run.label,
+    this.signal(seat, signal);
+    seat.client.leave(code, reason);
+  }
+
+  private signal(seat: Seat, signal: SecuritySignal, detail: Record<string, unknown> = {}): void {
+    const { services, kind, label, clock } = this.run();
+    services.security.signal(signal, {
+      room: kind.name,
+      world: label,
       roomId: this.roomId,
       sessionId: seat.sessionId,
       userId: seat.userId,
-      tick: run.clock.tick,
+      ...detail,
+      tick: clock.tick,
     });
-    seat.client.leave(code, reason);
   }
 
   // --- what events do ------------------------------------------------------------------------

@@ -16,6 +16,18 @@ export interface Combatant extends Point {
   damageBonus: number;
 }
 
+/** A fresh combatant at `at`: full hp and mana, every ability ready. */
+export const freshCombatant = (stats: CombatStats, at: Point): Combatant => ({
+  x: at.x,
+  y: at.y,
+  hp: stats.maxHp,
+  mana: stats.maxMana,
+  alive: true,
+  stats,
+  readyAt: {},
+  damageBonus: 1,
+});
+
 export interface Hit {
   damage: number;
   crit: boolean;

@@ -8,7 +8,7 @@ import type { Ability, EnemyType } from "../content/combat.js";
 import type { Content, Dungeon } from "../content/index.js";
 import { policy } from "../content/policy.js";
 import { RejectCode } from "../protocol/codes.js";
-import { checkAttack, resolveAttack, type Combatant } from "./combat.js";
+import { checkAttack, freshCombatant, resolveAttack, type Combatant } from "./combat.js";
 import { distance, within, type Point } from "../domain/geometry.js";
 import { rollLoot } from "./loot.js";
 import { checkMove } from "./movement.js";
@@ -88,19 +88,7 @@ export function createDungeon(
   for (const e of dungeon.template.enemies) {
     const type = content.enemyTypes.get(e.type)!;
     const stats = content.combatStats.get(type.stats)!;
-    enemies.set(e.id, {
-      id: e.id,
-      type,
-      x: e.x,
-      y: e.y,
-      hp: stats.maxHp,
-      mana: stats.maxMana,
-      alive: true,
-      stats,
-      readyAt: {},
-      damageBonus: 1,
-      engaged: false,
-    });
+    enemies.set(e.id, { ...freshCombatant(stats, e), id: e.id, type, engaged: false });
   }
   const hasBoss = [...enemies.values()].some((e) => e.type.phases?.length);
   return {
@@ -126,16 +114,10 @@ export function addHero(
   const stats = ctx.content.combatStats.get("hero")!;
   const at = spawnPoint(sim.map, sim.dungeon.template.spawn, ctx.rng);
   const hero: HeroSim = {
+    ...freshCombatant(stats, at),
     id,
     userId: actor.userId,
     name: actor.name,
-    ...at,
-    hp: stats.maxHp,
-    mana: stats.maxMana,
-    alive: true,
-    stats,
-    readyAt: {},
-    damageBonus: 1,
     moveBudget: 0,
     lastMoveAt: ctx.now,
     diedAt: null,
