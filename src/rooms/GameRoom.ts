@@ -25,6 +25,7 @@ import { policy } from "../content/policy.js";
 import type { Refusal, Verdict } from "../domain/result.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { fullBucket, strike, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
+import { loopStall } from "../telemetry/loopLag.js"; // store/stall: forgive a backlog after a loop stall
 import { checkSeq } from "../validators/seq.js";
 import { describeIssue, Ping, seqOf } from "../validators/messages.js";
 import { seatKey, type Services } from "../services.js";
@@ -376,7 +377,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
   private withinRate(seat: Seat, rate: Rate): boolean {
     const spec: RateSpec = policy.rates[rate];
     const now = this.now;
-    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, now), spec, now);
+    // store/stall: a backlog delivered at once after an event-loop stall is not a flood.
+    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, now), spec, now, loopStall(now));
     seat.buckets.set(rate, result.bucket);
     if (result.allowed) return true;
     const flood = strike(seat.floodStrikes, policy.flood, now);
