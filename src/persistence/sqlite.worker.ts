@@ -338,8 +338,25 @@ class Connection {
           return { ok: true, value: this.close() };
       }
     } catch (err) {
+      this.reopenAfter(err);
       return { ok: false, error: toWire(err) };
     }
+  }
+
+  /**
+   * After a read-only, permission, I/O or open failure, the connection is dropped and the next
+   * request opens the file afresh: a connection that SQLite opened read-only (the file was not
+   * writable then) would otherwise stay read-only after the file is writable again.
+   */
+  private reopenAfter(err: unknown): void {
+    const e = err as { code?: string; errcode?: number };
+    if (e?.code !== "ERR_SQLITE_ERROR" || e.errcode === undefined || ![3, 8, 10, 14].includes(e.errcode & 0xff)) return;
+    try {
+      if (this.db?.isOpen) this.db.close();
+    } catch {
+      // Closing a broken connection may fail too; it is dropped either way.
+    }
+    this.db = null;
   }
 }
 

@@ -378,7 +378,8 @@ export abstract class GameRoom<State extends object> extends Room<{ state: State
     const spec: RateSpec = policy.rates[rate];
     const now = this.now;
     // store/stall: a backlog delivered at once after an event-loop stall is not a flood.
-    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, now), spec, now, loopStall(now));
+    const stall = loopStall(now);
+    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, stall?.start ?? now), spec, now, stall);
     seat.buckets.set(rate, result.bucket);
     if (result.allowed) return true;
     const flood = strike(seat.floodStrikes, policy.flood, now);

@@ -15,26 +15,24 @@ const BEAT_MS = 20;
 /** A gap between beats longer than this is a stall. */
 const STALL_MS = 150;
 
-let lastBeat = 0;
+let lastBeat = performance.now();
 let last: Stall | null = null;
-let timer: NodeJS.Timeout | undefined;
 
 function beat(): void {
   const now = performance.now();
-  if (lastBeat > 0 && now - lastBeat > STALL_MS) last = { start: lastBeat, end: now };
+  if (now - lastBeat > STALL_MS) last = { start: lastBeat, end: now };
   lastBeat = now;
 }
 
+// Beats from the moment a room module loads (a stall before the first message counts too), and
+// never keeps the process alive by itself.
+setInterval(beat, BEAT_MS).unref();
+
 /**
  * The stall whose backlog is being handled at `now`, if any: the one under way (the loop has not
- * beaten for a while) or the last one, while it drains. Starts the heartbeat on first use.
+ * beaten for a while) or the last one, while it drains.
  */
 export function loopStall(now = performance.now()): Stall | null {
-  if (!timer) {
-    timer = setInterval(beat, BEAT_MS);
-    timer.unref();
-    lastBeat = now;
-  }
   if (now - lastBeat > STALL_MS) return { start: lastBeat, end: now };
   return last && now <= last.end + drainMs(last) ? last : null;
 }

@@ -14,6 +14,10 @@ export interface Bucket {
   updatedAt: number;
 }
 
+/**
+ * A new bucket, full at `now`. For a first message handled while a stall's backlog drains, pass the
+ * stall's start: the message may have been sent then, and the bucket earns the stall's credit.
+ */
 export const fullBucket = (spec: RateSpec, now: number): Bucket => ({ tokens: spec.burst, updatedAt: now });
 
 /**
