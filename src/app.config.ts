@@ -52,6 +52,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
   const metrics = new Metrics({
     saves: () => profiles.snapshot(),
     events: () => events.snapshot(),
+    storeUp: () => (storeHealth.up ? 1 : 0),
     redisUp: redis && (() => (redis.up ? 1 : 0)),
   });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));

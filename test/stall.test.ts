@@ -11,6 +11,13 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Client } from "@colyseus/sdk";
 import { histogramQuantile, parseMetrics, sum } from "../bench/prometheus.js";
+import { newProfile } from "../src/domain/profile.js";
+import { createLogger } from "../src/log.js";
+import { loadConfig } from "../src/config.js";
+import { EventLog } from "../src/persistence/events.js";
+import { ProfileCache } from "../src/persistence/profiles.js";
+import { replaySpill, Spill } from "../src/persistence/spill.js";
+import { SqliteStore } from "../src/persistence/sqlite.js";
 import { drainMs, fullBucket, take, type Bucket } from "../src/validators/rateLimit.js";
 import { Bot, freePort, isAt, nextMessage, ServerProcess, until } from "./helpers.js";
 
@@ -242,6 +249,49 @@ describe("stall: unwritable store files", function () {
     } finally {
       spawnSync("chattr", ["-i", db, `${db}-wal`, `${db}-shm`]);
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("stall: replaying a spill", () => {
+  it("is idempotent, and never writes a spilled copy over newer progress", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "realmgate-replay-"));
+    const log = createLogger(loadConfig({ NODE_ENV: "test", DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    const store = new SqliteStore(join(dir, "realmgate.db"));
+    try {
+      const profiles = new ProfileCache(store, log, { intervalMs: 1000, maxPending: 100 });
+      const events = new EventLog(store, log, { flushMs: 1000, ttlMs: 86_400_000, maxBuffered: 100 });
+      const spill = new Spill(dir, log);
+      const [a, b] = await Promise.all(
+        ["a", "b"].map((id) => store.createAccount({ userId: id, username: null, name: id, passwordHash: null })),
+      );
+      const a1 = await store.saveProfile(newProfile(a), "create-a");
+      const b1 = await store.saveProfile(newProfile(b), "create-b");
+      // a: spilled at version 1. b: spilled at version 1, but another process has since written version 2.
+      await store.saveProfile({ ...b1, gold: 50 }, "elsewhere");
+      const at = Date.now();
+      spill.write([
+        { type: "profile", at, opId: "spill-a", profile: { ...a1, gold: 7 } },
+        { type: "profile", at, opId: "spill-b", profile: { ...b1, gold: 1 } },
+        { type: "events", at, events: [{ roomId: "r", seq: 1, at, type: "test", data: {} }] },
+      ]);
+      const copy = spill.read();
+      const first = await replaySpill(spill, store, profiles, events, log);
+      assert.deepEqual(first, { profiles: 2, written: 1, stale: 1, held: 0, events: 1 });
+      assert.equal((await store.loadProfile("a"))?.gold, 7);
+      assert.equal((await store.loadProfile("b"))?.gold, 50, "the newer progress stays");
+      assert.ok(!spill.exists, "a fully replayed spill is removed");
+      // The same journal again (a crash after the writes, before the removal): nothing changes.
+      spill.write(copy);
+      const again = await replaySpill(spill, store, profiles, events, log);
+      assert.equal(again?.written, 1, "a's write is recognised by its opId");
+      const stored = await store.loadProfile("a");
+      assert.equal(stored?.gold, 7);
+      assert.equal(stored?.version, 2, "and applied once");
+      assert.equal((await store.eventsAfter("r", 0, 10)).length, 1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
