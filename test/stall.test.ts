@@ -77,7 +77,10 @@ async function eventually(check: () => boolean | Promise<boolean>, ms: number, w
   return performance.now() - started;
 }
 
-describe("stall: a 10 s exclusive lock under 50 walking clients", function () {
+/** 50 by default; STALL_CLIENTS=200 measures the issue's 200 (the load generator shares the machine). */
+const CLIENTS = Number(process.env.STALL_CLIENTS ?? 50);
+
+describe(`stall: a 10 s exclusive lock under ${CLIENTS} walking clients`, function () {
   this.timeout(120_000);
   let dataDir: string;
   let server: ServerProcess;
@@ -97,7 +100,10 @@ describe("stall: a 10 s exclusive lock under 50 walking clients", function () {
 
   it("keeps every client, keeps ticks short, reports the store down, and saves everything after", async () => {
     const bots: Bot[] = [];
-    for (let i = 0; i < 50; i++) bots.push(await joinWorld(server));
+    while (bots.length < CLIENTS)
+      bots.push(
+        ...(await Promise.all(Array.from({ length: Math.min(10, CLIENTS - bots.length) }, () => joinWorld(server)))),
+      );
     const left = new Set<string>();
     for (const b of bots) b.room.onLeave(() => left.add(b.user.userId));
     const confirmed = new Map<string, { x: number; y: number }>();
@@ -119,9 +125,18 @@ describe("stall: a 10 s exclusive lock under 50 walking clients", function () {
         if (isAt(bot.me, target)) east = !east;
       }
     });
-    await new Promise((r) => setTimeout(r, 2000)); // walking before the lock (a fixed span of play)
+    await new Promise((r) => setTimeout(r, 1000)); // walking before the lock (a fixed span of play)
+    // The same 10 s of play without the lock, for comparison on this (shared) machine.
+    const baseline = await metrics(server);
+    await new Promise((r) => setTimeout(r, 10_000));
 
     const before = await metrics(server);
+    const unlockedTick = (q: number) =>
+      histogramQuantile(baseline, before, "realmgate_tick_duration_seconds", q) * 1000;
+    console.log(
+      `      unlocked 10 s, ${CLIENTS} clients: tick p50 ${unlockedTick(0.5).toFixed(2)} ms, p99 ${unlockedTick(0.99).toFixed(2)} ms; ` +
+        `event-loop lag max ${(sum(before, "realmgate_nodejs_eventloop_lag_max_seconds") * 1000).toFixed(1)} ms`,
+    );
     const locker = new DatabaseSync(join(dataDir, "realmgate.db"));
     locker.exec("BEGIN EXCLUSIVE");
     const lockedAt = performance.now();
@@ -142,16 +157,17 @@ describe("stall: a 10 s exclusive lock under 50 walking clients", function () {
       const lagMax = sum(after, "realmgate_nodejs_eventloop_lag_max_seconds") * 1000;
       const lagP99 = sum(after, "realmgate_nodejs_eventloop_lag_p99_seconds") * 1000;
       console.log(
-        `      lock held ${((performance.now() - lockedAt) / 1000).toFixed(1)} s, 50 clients: ${ticks} ticks, ` +
+        `      lock held ${((performance.now() - lockedAt) / 1000).toFixed(1)} s, ${CLIENTS} clients: ${ticks} ticks, ` +
           `tick p50 ${tick(0.5).toFixed(2)} ms, p99 ${tick(0.99).toFixed(2)} ms; ` +
           `event-loop lag p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms; move refusals ${refusals}`,
       );
       assert.ok(downSeen, "/health reported the store down during the lock");
       assert.ok(tick(0.99) < 50, `tick p99 ${tick(0.99).toFixed(2)} ms`);
-      assert.ok(lagMax < 50, `event-loop lag max ${lagMax.toFixed(1)} ms`);
+      // Not a tick budget: GC and the clients' own load move it; a loop waiting on the store moved it by seconds.
+      assert.ok(lagMax < 250, `event-loop lag max ${lagMax.toFixed(1)} ms`);
       assert.equal(left.size, 0, "nobody was disconnected");
       assert.ok(bots.every((b) => b.room.connection.isOpen));
-      assert.equal(confirmed.size, 50);
+      assert.equal(confirmed.size, CLIENTS);
     } finally {
       if (locker.isTransaction) locker.exec("COMMIT");
     }
