@@ -284,6 +284,7 @@ class Connection {
    */
   probe(): void {
     const { file } = this.init;
+    const db = this.conn; // opens (and creates) the file first
     if (file !== ":memory:") {
       for (const path of [dirname(file), file, `${file}-wal`, `${file}-shm`]) {
         if (path !== file && path !== dirname(file) && !existsSync(path)) continue;
@@ -295,7 +296,6 @@ class Connection {
         }
       }
     }
-    const db = this.conn;
     transaction(db, () => {
       db.prepare("INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at").run(
         Date.now(),
