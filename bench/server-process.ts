@@ -62,6 +62,11 @@ export class ServerProcess {
     });
   }
 
+  /** The process id, for signals that do not end it (SIGSTOP/SIGCONT: a frozen event loop). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /** Sends `signal` and resolves with the exit code (or signal) once the process is gone. */
   stop(signal: NodeJS.Signals): Promise<number | string> {
     return new Promise((resolve) => {

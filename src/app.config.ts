@@ -16,29 +16,43 @@ import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
+import { StoreHealth } from "./persistence/health.js";
 import { ProfileCache } from "./persistence/profiles.js";
+import { replaySpill, Spill, type SpillRecord } from "./persistence/spill.js";
 import { defineRooms } from "./rooms/index.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { SecuritySignals } from "./telemetry/security.js";
 import { adminRoutes } from "./http/admin.js";
 import type { Services } from "./services.js";
 
+/** How long a stopping server keeps trying to write to the store before it spills the rest to disk. */
+const SHUTDOWN_SAVE_MS = 3000;
+
 export async function createServices(cfg: Config, log: Logger, content = loadContent()): Promise<Services> {
   const store = await openStore(cfg, log);
-  const profiles = new ProfileCache(store, log.child({ component: "profiles" }), {
-    intervalMs: cfg.saveIntervalMs,
-    maxPending: cfg.maxPendingSaves,
-  });
+  const storeHealth = new StoreHealth(store, log.child({ component: "store-health" }));
+  const profiles = new ProfileCache(
+    store,
+    log.child({ component: "profiles" }),
+    { intervalMs: cfg.saveIntervalMs, maxPending: cfg.maxPendingSaves },
+    storeHealth,
+  );
   const events = new EventLog(store, log.child({ component: "events" }), {
     ...policy.events,
     ttlMs: cfg.eventTtlSec * 1000,
   });
+  storeHealth.on("up", () => void events.retryNow());
+  // What the last run could not write goes to the store (or back into memory) before any join.
+  const spill = new Spill(cfg.dataDir, log.child({ component: "spill" }));
+  await replaySpill(spill, store, profiles, events, log.child({ component: "spill" }));
+  await storeHealth.check();
   const redis = cfg.redisUrl ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" })) : undefined;
   if (redis)
     log.info({ url: redactUrl(cfg.redisUrl!), publicAddress: cfg.publicAddress }, "using Redis presence and driver");
   const metrics = new Metrics({
     saves: () => profiles.snapshot(),
     events: () => events.snapshot(),
+    storeUp: () => (storeHealth.up ? 1 : 0),
     redisUp: redis && (() => (redis.up ? 1 : 0)),
   });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
@@ -46,6 +60,8 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     config: cfg,
     log,
     store,
+    storeHealth,
+    spill,
     profiles,
     events,
     presence: redis?.presence ?? new LocalPresence(),
@@ -64,7 +80,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
  * `serve()` below runs it in production, `boot()` in the tests.
  */
 export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~routes"> {
-  const { config: cfg, log, profiles, events, store } = services;
+  const { config: cfg, log, profiles, events, store, storeHealth, spill } = services;
   return {
     options: {
       presence: services.presence,
@@ -85,17 +101,40 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     initializeGameServer: (server) => {
       profiles.start();
       events.start();
+      storeHealth.start();
       server.onShutdown(async () => {
         profiles.stop();
         events.stop();
-        await Promise.all([profiles.flushAll(), events.flush()]);
-        const unsaved = profiles.pending + events.snapshot().buffered;
-        if (unsaved > 0)
+        storeHealth.stop();
+        // Keep trying until the deadline, then put what is left in the spill: nothing is lost.
+        const deadline = performance.now() + SHUTDOWN_SAVE_MS;
+        for (;;) {
+          await Promise.all([profiles.flushAll(), events.retryNow()]);
+          if (profiles.pending + events.snapshot().buffered === 0 || performance.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const left: SpillRecord[] = profiles.unwritten().map(({ profile, opId }) => ({
+          type: "profile",
+          at: Date.now(),
+          opId,
+          profile,
+        }));
+        const unwrittenEvents = events.unwritten();
+        if (unwrittenEvents.length > 0) left.push({ type: "events", at: Date.now(), events: unwrittenEvents });
+        try {
+          spill.write(left);
+          if (left.length > 0)
+            log.warn(
+              { profiles: profiles.pending, events: unwrittenEvents.length, file: spill.file },
+              "stopped; the store refused the last writes, so they were spilled to disk and the next start writes them",
+            );
+          else log.info("stopped; every profile and event saved");
+        } catch (err) {
           log.error(
-            { profiles: profiles.pending, events: events.snapshot().buffered },
-            "stopping with unsaved data: the store refused the last writes",
+            { err, profiles: profiles.pending, events: unwrittenEvents.length },
+            "stopping with unsaved data: the store refused the last writes and the spill could not be written",
           );
-        else log.info("stopped; every profile and event saved");
+        }
         await store.close();
         await services.redis?.close();
       });

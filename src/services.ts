@@ -7,6 +7,8 @@ import type { Config } from "./config.js";
 import type { Content } from "./content/index.js";
 import type { Logger } from "./log.js";
 import type { EventLog } from "./persistence/events.js";
+import type { StoreHealth } from "./persistence/health.js";
+import type { Spill } from "./persistence/spill.js";
 import type { ProfileCache } from "./persistence/profiles.js";
 import type { Store } from "./persistence/store.js";
 import type { Metrics } from "./telemetry/metrics.js";
@@ -17,6 +19,10 @@ export interface Services {
   config: Config;
   log: Logger;
   store: Store;
+  /** The store's probed health: what /health reports. */
+  storeHealth: StoreHealth;
+  /** Where a stopping server puts what the store would not take (replayed at the next start). */
+  spill: Spill;
   profiles: ProfileCache;
   events: EventLog;
   presence: Presence;

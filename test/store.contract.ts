@@ -145,5 +145,12 @@ export function storeContract(name: string, open: () => Promise<Store>) {
     it("answers ping while up", async () => {
       await store.ping();
     });
+
+    it("takes a write probe while up, and refuses it once closed", async () => {
+      await store.probe();
+      await store.probe();
+      await store.close();
+      await assert.rejects(store.probe());
+    });
   });
 }

@@ -192,15 +192,14 @@ export function gameRoutes(services: Services): Router {
     }),
   );
 
-  // Readiness: 503 naming each required dependency that is down. Liveness is /health/live.
+  // Readiness: 503 naming each required dependency that is down, with the reason. The store is
+  // judged by a write probe made now (joined with one under way), not by how the last profile write went.
   router.get(
     ["/health", "/health/ready"],
     route(async (_req, res) => {
       const down: string[] = [];
-      const storeUp = await store.ping().then(
-        () => !profiles.failing && !events.failing,
-        () => false,
-      );
+      const { storeHealth } = services;
+      const storeUp = await storeHealth.check();
       if (!storeUp) down.push(`store (${store.kind})`);
       if (
         services.redis &&
@@ -211,7 +210,13 @@ export function gameRoutes(services: Services): Router {
       )
         down.push("redis");
       if (down.length)
-        res.status(503).json({ status: "unavailable", down, saves: profiles.snapshot(), events: events.snapshot() });
+        res.status(503).json({
+          status: "unavailable",
+          down,
+          store: storeHealth.snapshot(),
+          saves: profiles.snapshot(),
+          events: events.snapshot(),
+        });
       else res.json({ status: "ok" });
     }),
   );

@@ -79,6 +79,22 @@ export class EventLog {
     return this.stats.consecutiveFailures > 0;
   }
 
+  /** The store takes writes again (or the server is stopping): end the backoff and write now. */
+  retryNow(): Promise<void> {
+    this.retryAt = 0;
+    return this.flush();
+  }
+
+  /** Puts back events an earlier run could not write (replayed from the spill), ahead of new ones. */
+  requeue(events: readonly GameEvent[]): void {
+    this.buffer.unshift(...events);
+  }
+
+  /** Everything buffered and not yet written (for the shutdown spill). */
+  unwritten(): GameEvent[] {
+    return [...this.buffer];
+  }
+
   /** Writes everything buffered so far (in batches); resolves when done or when a batch fails. */
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;

@@ -3,7 +3,7 @@ import { redactUrl, type Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { MongoStore } from "./mongo.js";
 import { SqliteStore } from "./sqlite.js";
-import type { Store } from "./store.js";
+import { StoreUnavailableError, type Store } from "./store.js";
 
 /** The store the configuration asks for: MongoDB when MONGO_URL is set, else SQLite in DATA_DIR. */
 export async function openStore(config: Config, log: Logger): Promise<Store> {
@@ -17,5 +17,12 @@ export async function openStore(config: Config, log: Logger): Promise<Store> {
   }
   const file = join(config.dataDir, "realmgate.db");
   log.info({ file }, "using the embedded SQLite store");
-  return new SqliteStore(file);
+  const store = new SqliteStore(file);
+  // A store that cannot be written now (locked, read-only) does not stop the start: /health
+  // reports it and writes are retried. Anything else (a corrupt file, say) does.
+  await store.ping().catch((err: unknown) => {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    log.error({ err, file }, "the SQLite store is unavailable at start-up; serving on, /health reports it");
+  });
+  return store;
 }

@@ -6,7 +6,13 @@
  * Timeouts are short on purpose: with `bufferCommands: false` a call does not queue in mongoose's
  * buffer while the server is unreachable; it fails after the driver's server selection timeout
  * (5 s), and the write-behind retries it with backoff.
+ *
+ * The connection pool is bounded and so is the wait for it: when every pooled connection is busy
+ * (a slow or stalled server), a call waits at most `waitQueueTimeoutMS` for one and then fails as
+ * unavailable, instead of queueing without end (the driver's default), so that saves back off,
+ * `/health` answers, and memory stays bounded. Nothing here ever blocks the event loop.
  */
+import { hostname } from "node:os";
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
 import {
@@ -109,6 +115,8 @@ function isUnavailable(error: unknown): boolean {
     err instanceof mongo.MongoNotConnectedError ||
     err instanceof mongo.MongoServerClosedError ||
     (err as Error)?.name === "MongooseServerSelectionError" ||
+    // The pool ran dry: every connection busy for longer than waitQueueTimeoutMS.
+    (err as Error)?.name === "MongoWaitQueueTimeoutError" ||
     (err instanceof mongo.MongoError && err.hasErrorLabel("RetryableWriteError"))
   );
 }
@@ -130,6 +138,10 @@ export interface MongoOptions {
   /** How long events are kept (the TTL index deletes them after). */
   eventTtlMs: number;
   serverSelectionTimeoutMS?: number;
+  /** Connections in the pool (driver default 100). */
+  maxPoolSize?: number;
+  /** How long a call waits for a free pooled connection before failing as unavailable (driver default: forever). */
+  waitQueueTimeoutMS?: number;
 }
 
 export class MongoStore implements Store {
@@ -152,6 +164,8 @@ export class MongoStore implements Store {
     const conn = mongoose.createConnection(url, {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
       socketTimeoutMS: 20_000,
+      maxPoolSize: options.maxPoolSize ?? 50,
+      waitQueueTimeoutMS: options.waitQueueTimeoutMS ?? 2000,
       bufferCommands: false,
       autoIndex: false,
     });
@@ -298,6 +312,20 @@ export class MongoStore implements Store {
     return guard(async () => {
       if (!this.conn.db) throw new Error("not connected to MongoDB");
       await this.conn.db.admin().ping();
+    });
+  }
+
+  async probe(): Promise<void> {
+    return guard(async () => {
+      if (!this.conn.db) throw new Error("not connected to MongoDB");
+      // One tiny acknowledged write per process (majority of nothing: the default write concern).
+      await this.conn.db
+        .collection<{ _id: string; at: Date }>("probes")
+        .updateOne(
+          { _id: `${hostname()}:${process.pid}` },
+          { $set: { at: new Date() } },
+          { upsert: true, maxTimeMS: 2000 },
+        );
     });
   }
 

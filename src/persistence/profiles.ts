@@ -5,15 +5,19 @@
  * (`flushAll`).
  *
  * When the store fails, nothing is dropped: the profile stays dirty and in memory, and writes are
- * retried with exponential backoff. Each entry remembers the id of a write that failed without an
- * answer; the next attempt reuses it, so a write that did land is not counted twice. Memory stays
- * bounded because `saturated` turns new joins away once too many profiles wait to be written.
+ * retried with exponential backoff. The backoff belongs to the store, not to each profile: a round
+ * of writes that fails together counts as one failure, and the store's health probe (`StoreHealth`)
+ * ends the backoff as soon as the store takes writes again. Each entry remembers the id of a write
+ * that failed without an answer; the next attempt reuses it, so a write that did land is not
+ * counted twice. Memory stays bounded because `saturated` turns new joins away once too many
+ * profiles wait to be written. At shutdown, what cannot be written goes to the spill (spill.ts).
  */
 import { policy } from "../content/policy.js";
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { newProfile } from "../domain/profile.js";
+import type { StoreHealth } from "./health.js";
 import { StaleProfileError, type Profile, type Store } from "./store.js";
 
 interface Entry {
@@ -67,8 +71,14 @@ export class ProfileCache extends EventEmitter {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly options: ProfileCacheOptions,
+    private readonly health?: StoreHealth,
   ) {
     super();
+    // The store is back: end the backoff and write what waits, now.
+    health?.on("up", () => {
+      this.retryAt = 0;
+      void this.flushDirty();
+    });
   }
 
   start(): void {
@@ -148,6 +158,26 @@ export class ProfileCache extends EventEmitter {
     else entry.released = true;
   }
 
+  /** Profiles not yet written, each with the id its write goes under (for the shutdown spill). */
+  unwritten(): Array<{ profile: Profile; opId: string }> {
+    const out: Array<{ profile: Profile; opId: string }> = [];
+    for (const entry of this.entries.values()) {
+      if (!entry.dirty && !entry.opId) continue;
+      entry.opId ??= randomUUID();
+      out.push({ profile: structuredClone(entry.profile), opId: entry.opId });
+    }
+    return out;
+  }
+
+  /**
+   * Takes over a profile that an earlier run could not write (replayed from the spill while the
+   * store is still down): held in memory as released and dirty, written under the same `opId` by
+   * the write-behind, and handed to its owner by `checkout` if they join before it lands.
+   */
+  adopt(profile: Profile, opId: string): void {
+    this.entries.set(profile.userId, { profile, dirty: true, writing: null, opId, released: true });
+  }
+
   /** Writes every pending profile once; resolves when all attempts are done. */
   async flushAll(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((id) => this.flush(id)));
@@ -197,16 +227,26 @@ export class ProfileCache extends EventEmitter {
           this.entries.delete(userId);
         } else {
           entry.dirty = true;
-          this.stats.consecutiveFailures++;
-          const delay = Math.min(
-            this.options.maxBackoffMs ?? 30_000,
-            (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1),
+          // One failure per round: writes that fail together (one batch, one outage) back off together.
+          const first = Date.now() >= this.retryAt;
+          if (first) {
+            this.stats.consecutiveFailures++;
+            const delay = Math.min(
+              this.options.maxBackoffMs ?? 30_000,
+              (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1),
+            );
+            this.retryAt = Date.now() + delay;
+            clearTimeout(this.retryTimer);
+            this.retryTimer = setTimeout(() => void this.flushDirty(), delay);
+            this.retryTimer.unref();
+            this.health?.suspect();
+          }
+          const delay = Math.max(0, this.retryAt - Date.now());
+          // One warning per round; the rest of the round at debug level.
+          this.log[first ? "warn" : "debug"](
+            { userId, err, retryInMs: delay, pending: this.pending },
+            "profile save failed; will retry",
           );
-          this.retryAt = Date.now() + delay;
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => void this.flushDirty(), delay);
-          this.retryTimer.unref();
-          this.log.warn({ userId, err, retryInMs: delay, pending: this.pending }, "profile save failed; will retry");
         }
         this.emit("failed", userId, err);
       })

@@ -2,10 +2,13 @@
  * The embedded store: one SQLite file under DATA_DIR, through Node's built-in `node:sqlite`.
  * WAL mode lets readers proceed while a write commits; every write is one statement or one
  * transaction, so a crash leaves either the old row or the new one, never half of it.
+ *
+ * `node:sqlite` is synchronous, so the connection lives in a worker thread (sqlite.worker.ts) and
+ * this class only posts requests to it: a lock held by another connection makes a write wait (and
+ * fail after `busyTimeoutMs`) there, never on the game's event loop. Profile writes posted in the
+ * same turn of the event loop go over as one batch and are written in one transaction.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { Worker } from "node:worker_threads";
 import {
   StaleProfileError,
   StoreUnavailableError,
@@ -16,220 +19,176 @@ import {
   type Profile,
   type Store,
 } from "./store.js";
-
-/** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. */
-const MIGRATIONS = [
-  `CREATE TABLE accounts (
-     user_id       TEXT PRIMARY KEY,
-     username      TEXT UNIQUE COLLATE NOCASE,
-     name          TEXT NOT NULL,
-     password_hash TEXT,
-     created_at    INTEGER NOT NULL
-   );
-   CREATE TABLE profiles (
-     user_id    TEXT PRIMARY KEY REFERENCES accounts(user_id),
-     doc        TEXT NOT NULL,
-     version    INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL
-   );`,
-  `ALTER TABLE profiles ADD COLUMN last_op TEXT;
-   CREATE TABLE events (
-     room_id TEXT NOT NULL,
-     seq     INTEGER NOT NULL,
-     at      INTEGER NOT NULL,
-     type    TEXT NOT NULL,
-     data    TEXT NOT NULL,
-     PRIMARY KEY (room_id, seq)
-   ) WITHOUT ROWID;
-   CREATE INDEX events_at ON events (at);`,
-];
-
-interface AccountRow {
-  user_id: string;
-  username: string | null;
-  name: string;
-  password_hash: string | null;
-  created_at: number;
-}
-
-const toAccount = (r: AccountRow): Account => ({
-  userId: r.user_id,
-  username: r.username,
-  name: r.name,
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-});
+import type { Op, Outcome, Response, WireError, WorkerInit } from "./sqlite.worker.js";
 
 export interface SqliteOptions {
-  /** How long one statement waits for another connection's lock before failing (ms). Kept short:
-   * node:sqlite is synchronous, so a wait blocks the event loop; callers retry instead. */
+  /** How long one statement waits for another connection's lock before failing (ms). It waits in
+   * the worker thread, but requests queue behind it, so it stays short; callers retry instead. */
   busyTimeoutMs?: number;
 }
 
-/** SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the store is unavailable, not the request wrong. */
-const UNAVAILABLE = new Set([5, 6, 10, 13, 14]);
+/** The worker's entry: TypeScript when this module runs from source (tsx), JavaScript from `dist/`. */
+const WORKER_URL = new URL(`./sqlite.worker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url);
 
-/** Runs a statement, turning lock, disk and I/O failures into `StoreUnavailableError` (retry later) so callers can tell them from bugs. */
-function guard<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (err) {
-    classify(err);
+function fromWire(error: WireError): Error {
+  switch (error.kind) {
+    case "unavailable":
+      return new StoreUnavailableError(error.message);
+    case "taken":
+      return new UsernameTakenError(error.message);
+    case "stale":
+      return new StaleProfileError(error.userId!, error.expectedVersion!);
+    default:
+      return new Error(error.message);
   }
 }
 
-function classify(err: unknown): never {
-  const e = err as { code?: string; errcode?: number; message?: string };
-  if (e?.code === "ERR_SQLITE_ERROR" && e.errcode !== undefined && UNAVAILABLE.has(e.errcode & 0xff)) {
-    throw new StoreUnavailableError(`sqlite: ${e.message}`, { cause: err });
-  }
-  if (e?.code === "ERR_INVALID_STATE") throw new StoreUnavailableError(`sqlite: ${e.message}`, { cause: err });
-  throw err;
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface QueuedSave {
+  profile: Profile;
+  opId: string;
+  resolve: (profile: Profile) => void;
+  reject: (err: Error) => void;
 }
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
-  private readonly db: DatabaseSync;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private saves: QueuedSave[] = [];
+  private closed = false;
 
   constructor(
     readonly file: string,
-    options: SqliteOptions = {},
-  ) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file);
-    this.db.exec(`PRAGMA journal_mode = WAL;
-                  PRAGMA synchronous = NORMAL;
-                  PRAGMA foreign_keys = ON;
-                  PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 100)};`);
-    this.migrate();
+    private readonly options: SqliteOptions = {},
+  ) {}
+
+  /** Opens the store and waits until its file is open and migrated (or fails with the reason). */
+  static async open(file: string, options: SqliteOptions = {}): Promise<SqliteStore> {
+    const store = new SqliteStore(file, options);
+    await store.ping();
+    return store;
   }
 
-  private migrate(): void {
-    const { user_version: done } = this.db.prepare("PRAGMA user_version").get() as { user_version: number };
-    for (let i = done; i < MIGRATIONS.length; i++) {
-      this.transaction(() => {
-        this.db.exec(MIGRATIONS[i]);
-        this.db.exec(`PRAGMA user_version = ${i + 1}`);
-      });
-    }
-  }
-
-  async createAccount(account: NewAccount): Promise<Account> {
-    return guard(() => {
-      const createdAt = Date.now();
-      try {
-        this.db
-          .prepare("INSERT INTO accounts (user_id, username, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-          .run(account.userId, account.username, account.name, account.passwordHash, createdAt);
-      } catch (err) {
-        if (isUniqueViolation(err, "accounts.username"))
-          throw new UsernameTakenError(`username "${account.username}" is taken`);
-        throw err;
+  /** The worker, started on first use and again after it died (its requests fail as unavailable). */
+  private get thread(): Worker {
+    if (this.worker) return this.worker;
+    const init: WorkerInit = { file: this.file, busyTimeoutMs: this.options.busyTimeoutMs ?? 200 };
+    const worker = new Worker(WORKER_URL, { workerData: init });
+    worker.unref();
+    worker.on("message", (res: Response) => {
+      const waiting = this.pending.get(res.id);
+      if (!waiting) return;
+      this.pending.delete(res.id);
+      // The thread keeps the process alive only while a request waits on it.
+      if (this.pending.size === 0) worker.unref();
+      if (res.outcome.ok) waiting.resolve(res.outcome.value);
+      else waiting.reject(fromWire(res.outcome.error));
+    });
+    const failAll = (why: string) => {
+      if (this.worker === worker) this.worker = null;
+      for (const [id, waiting] of this.pending) {
+        this.pending.delete(id);
+        waiting.reject(new StoreUnavailableError(`sqlite: ${why}`));
       }
-      return { ...account, createdAt };
+    };
+    worker.on("error", (err: Error) => failAll(`the store's thread failed: ${err.message}`));
+    worker.on("exit", (code) => failAll(`the store's thread exited (${code})`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private call<T>(op: Op, ...args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("sqlite: the store is closed"));
+    // Profile writes queued earlier go first, so requests are served in the order they were made.
+    this.postSaves();
+    return this.post<T>(op, args);
+  }
+
+  private post<T>(op: Op, args: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = this.nextId++;
+      const thread = this.thread;
+      if (this.pending.size === 0) thread.ref();
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      thread.postMessage({ id, op, args });
     });
   }
 
-  async getAccount(userId: string): Promise<Account | null> {
-    return guard(() => {
-      const row = this.db.prepare("SELECT * FROM accounts WHERE user_id = ?").get(userId) as AccountRow | undefined;
-      return row ? toAccount(row) : null;
+  private postSaves(): void {
+    if (this.saves.length === 0) return;
+    const batch = this.saves;
+    this.saves = [];
+    this.post<Outcome[]>("saveProfiles", [batch.map(({ profile, opId }) => ({ profile, opId }))]).then(
+      (outcomes) =>
+        batch.forEach((save, i) => {
+          const outcome = outcomes[i];
+          if (outcome.ok) save.resolve(outcome.value as Profile);
+          else save.reject(fromWire(outcome.error));
+        }),
+      (err: Error) => batch.forEach((save) => save.reject(err)),
+    );
+  }
+
+  createAccount(account: NewAccount): Promise<Account> {
+    return this.call("createAccount", account);
+  }
+
+  getAccount(userId: string): Promise<Account | null> {
+    return this.call("getAccount", userId);
+  }
+
+  findAccountByUsername(username: string): Promise<Account | null> {
+    return this.call("findAccountByUsername", username);
+  }
+
+  loadProfile(userId: string): Promise<Profile | null> {
+    return this.call("loadProfile", userId);
+  }
+
+  /** Queued, and sent with every other write of this turn of the event loop as one transaction. */
+  saveProfile(profile: Profile, opId: string): Promise<Profile> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("sqlite: the store is closed"));
+    return new Promise<Profile>((resolve, reject) => {
+      if (this.saves.length === 0) setImmediate(() => this.postSaves());
+      // A copy: the caller may change its profile before the batch leaves.
+      this.saves.push({ profile: structuredClone(profile), opId, resolve, reject });
     });
   }
 
-  async findAccountByUsername(username: string): Promise<Account | null> {
-    return guard(() => {
-      const row = this.db.prepare("SELECT * FROM accounts WHERE username = ?").get(username) as AccountRow | undefined;
-      return row ? toAccount(row) : null;
-    });
+  appendEvents(events: readonly GameEvent[]): Promise<void> {
+    return this.call("appendEvents", events);
   }
 
-  async loadProfile(userId: string): Promise<Profile | null> {
-    return guard(() => {
-      const row = this.db.prepare("SELECT doc, version FROM profiles WHERE user_id = ?").get(userId) as
-        { doc: string; version: number } | undefined;
-      return row ? { ...(JSON.parse(row.doc) as Omit<Profile, "version">), version: row.version } : null;
-    });
+  eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]> {
+    return this.call("eventsAfter", roomId, after, limit);
   }
 
-  async saveProfile(profile: Profile, opId: string): Promise<Profile> {
-    return guard(() => {
-      const { version, ...doc } = profile;
-      const json = JSON.stringify(doc);
-      const now = Date.now();
-      // One conditional statement: it writes when the stored version is the one this copy was read
-      // at, or when it is one past it *by this same operation* (an earlier attempt that landed
-      // unacknowledged): then this attempt rewrites that same version instead of failing.
-      const changes =
-        version === 0
-          ? this.db
-              .prepare(
-                `INSERT INTO profiles (user_id, doc, version, updated_at, last_op) VALUES (?, ?, 1, ?, ?)
-                 ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at
-                 WHERE profiles.version = 1 AND profiles.last_op = excluded.last_op`,
-              )
-              .run(profile.userId, json, now, opId).changes
-          : this.db
-              .prepare(
-                `UPDATE profiles SET doc = ?, version = ? + 1, updated_at = ?, last_op = ?
-                 WHERE user_id = ? AND (version = ? OR (version = ? + 1 AND last_op = ?))`,
-              )
-              .run(json, version, now, opId, profile.userId, version, version, opId).changes;
-      if (Number(changes) !== 1) throw new StaleProfileError(profile.userId, version);
-      return { ...profile, version: version + 1 };
-    });
+  pruneEvents(before: number): Promise<number> {
+    return this.call("pruneEvents", before);
   }
 
-  async appendEvents(events: readonly GameEvent[]): Promise<void> {
-    return guard(() => {
-      if (events.length === 0) return;
-      const insert = this.db.prepare(
-        "INSERT INTO events (room_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      );
-      this.transaction(() => {
-        for (const e of events) insert.run(e.roomId, e.seq, e.at, e.type, JSON.stringify(e.data));
-      });
-    });
+  ping(): Promise<void> {
+    return this.call("ping");
   }
 
-  async eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]> {
-    return guard(() => {
-      const rows = this.db
-        .prepare("SELECT room_id, seq, at, type, data FROM events WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-        .all(roomId, after, limit) as Array<{ room_id: string; seq: number; at: number; type: string; data: string }>;
-      return rows.map((r) => ({ roomId: r.room_id, seq: r.seq, at: r.at, type: r.type, data: JSON.parse(r.data) }));
-    });
-  }
-
-  async pruneEvents(before: number): Promise<number> {
-    return guard(() => {
-      return Number(this.db.prepare("DELETE FROM events WHERE at < ?").run(before).changes);
-    });
-  }
-
-  private transaction(work: () => void): void {
-    this.db.exec("BEGIN IMMEDIATE");
-    try {
-      work();
-      this.db.exec("COMMIT");
-    } catch (err) {
-      this.db.exec("ROLLBACK");
-      throw err;
-    }
-  }
-
-  async ping(): Promise<void> {
-    return guard(() => {
-      this.db.prepare("SELECT 1").get();
-    });
+  probe(): Promise<void> {
+    return this.call("probe");
   }
 
   async close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
+    if (this.closed) return;
+    if (this.worker) {
+      const worker = this.worker;
+      await this.call("close").catch(() => undefined);
+      this.closed = true;
+      await worker.terminate();
+    }
+    this.closed = true;
   }
-}
-
-function isUniqueViolation(err: unknown, column: string): boolean {
-  const e = err as { code?: string; errcode?: number; message?: string };
-  return e?.code === "ERR_SQLITE_ERROR" && (e.errcode === 2067 || e.errcode === 1555) && !!e.message?.includes(column);
 }

@@ -66,5 +66,11 @@ export interface Store {
   pruneEvents(before: number): Promise<number>;
   /** Resolves when the store answers; rejects when it is down. */
   ping(): Promise<void>;
+  /**
+   * Resolves when the store takes a write right now: a real (tiny) write, so a store that still
+   * answers reads but refuses writes (locked, read-only, immutable, full) rejects, with the reason.
+   * `/health` reports the store from this probe, not from how the last profile write went.
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }

@@ -161,7 +161,6 @@ export class KindRoom extends Room<{ state: Schema }> {
     const base = this.now();
     const dtMs = 1000 / kind.tickRate(policy);
     const pipeline = new Pipeline({
-      now: () => this.now(),
       refuse: (seat, action, seq, refusal) => this.refuse(seat, action, seq, refusal),
       expel: (seat, code, reason, signal) => this.expel(seat, code, reason, signal),
     });

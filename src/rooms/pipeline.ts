@@ -8,14 +8,13 @@ import { policy, type RateClass } from "../content/policy.js";
 import type { Refusal, Verdict } from "../domain/result.js";
 import { CloseCodes, CloseReason, RejectCode } from "../protocol/codes.js";
 import type { SecuritySignal } from "../telemetry/security.js";
+import { loopStall } from "../telemetry/loopLag.js";
 import { describeIssue, seqOf } from "../validators/messages.js";
 import { fullBucket, strike, take } from "../validators/rateLimit.js";
 import { checkSeq } from "../validators/seq.js";
 import type { Seat } from "./seats.js";
 
 export interface PipelineHost {
-  /** The room clock (epoch ms, never going back). */
-  now(): number;
   /** Tells the client, counts the refusal, raises the security signal. */
   refuse(seat: Seat, action: string, seq: number | null, refusal: Refusal): void;
   /** Ends the session on purpose (no reconnection window). */
@@ -60,10 +59,15 @@ export class Pipeline {
     if (this.withinRate(seat, "other")) this.malformed(seat, name, payload, `unknown message type '${name}'`);
   }
 
+  /**
+   * Rates are measured on the monotonic clock, and a backlog delivered at once after an event-loop
+   * stall (a stall is not the client's doing) may also spend what the stall's length earned.
+   */
   private withinRate(seat: Seat, rate: RateClass): boolean {
     const spec = policy.rates[rate];
-    const now = this.host.now();
-    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, now), spec, now);
+    const now = performance.now();
+    const stall = loopStall(now);
+    const result = take(seat.buckets.get(rate) ?? fullBucket(spec, stall?.start ?? now), spec, now, stall);
     seat.buckets.set(rate, result.bucket);
     if (result.allowed) return true;
     const flood = strike(seat.floodStrikes, policy.flood, now);
@@ -80,7 +84,7 @@ export class Pipeline {
 
   private malformed(seat: Seat, type: string, payload: unknown, detail: string): void {
     this.host.refuse(seat, type, seqOf(payload), { ok: false, code: RejectCode.InputInvalid, message: detail });
-    const strikes = strike(seat.malformedStrikes, policy.malformed, this.host.now());
+    const strikes = strike(seat.malformedStrikes, policy.malformed, performance.now());
     seat.malformedStrikes = strikes.times;
     if (strikes.out)
       this.host.expel(

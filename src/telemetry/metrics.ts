@@ -21,6 +21,8 @@ export interface RoomProbe {
 export interface MetricsSources {
   saves(): SaveStats;
   events(): EventStats;
+  /** 1 while the store's write probe succeeds, 0 while it fails. */
+  storeUp?(): number;
   /** 1 connected, 0 down; undefined when Redis is not configured. */
   redisUp?(): number | undefined;
 }
@@ -143,8 +145,12 @@ export class Metrics {
     gauge("realmgate_store_held_profiles", "Profiles held in memory", () => sources.saves().held);
     gauge("realmgate_store_save_failures_total", "Profile writes that failed", () => sources.saves().failures);
     gauge("realmgate_store_saves_total", "Profile writes that succeeded", () => sources.saves().saves);
-    gauge("realmgate_store_up", "1 while the last store write succeeded", () =>
-      sources.saves().consecutiveFailures === 0 && sources.events().consecutiveFailures === 0 ? 1 : 0,
+    gauge("realmgate_store_up", "1 while the store takes writes (its write probe succeeds), 0 while it does not", () =>
+      sources.storeUp
+        ? sources.storeUp()
+        : sources.saves().consecutiveFailures === 0 && sources.events().consecutiveFailures === 0
+          ? 1
+          : 0,
     );
     gauge("realmgate_events_buffered", "Game events waiting to be written", () => sources.events().buffered);
     gauge("realmgate_events_written_total", "Game events written to the event log", () => sources.events().written);
