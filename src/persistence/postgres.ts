@@ -13,6 +13,7 @@
  * of processes may start at once. A schema other than `public` is chosen the libpq way, in the URL:
  * `postgres://host/db?options=-c%20search_path%3Dmyschema` (the schema must exist).
  */
+import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
 import {
@@ -140,6 +141,17 @@ function connectionLost(err: unknown): boolean {
   );
 }
 
+/**
+ * `url` with a user name when it names none: PGUSER, else the operating-system user, as libpq
+ * does (the driver would look only at $USER, which a service manager may not set).
+ */
+export function withDefaultUser(url: string): string {
+  const u = new URL(url);
+  if (!u.username && !u.searchParams.has("user"))
+    u.username = encodeURIComponent(process.env.PGUSER || userInfo().username);
+  return u.toString();
+}
+
 function classify(err: unknown): never {
   if (err instanceof StoreUnavailableError || !isUnavailable(err)) throw err;
   throw new StoreUnavailableError(`postgres: ${(err as Error).message}`, { cause: err });
@@ -188,7 +200,7 @@ export class PostgresStore implements Store {
   static async connect(url: string, options: PostgresOptions = {}, log?: Logger): Promise<PostgresStore> {
     const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: withDefaultUser(url),
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       statement_timeout: statementTimeoutMs,
