@@ -5,11 +5,27 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@colyseus/sdk";
 import { newProfile } from "../src/domain/profile.js";
 import { isUnavailable, MIGRATIONS, PostgresStore } from "../src/persistence/postgres.js";
 import { StoreUnavailableError } from "../src/persistence/store.js";
-import { Bot, http, isAt, startApp, type TestApp } from "./helpers.js";
-import { freshSchema, postgresUnreachable, type TestSchema } from "./pg.js";
+import {
+  Bot,
+  eventually,
+  freePort,
+  http,
+  isAt,
+  nextMessage,
+  RedisServer,
+  ServerProcess,
+  startApp,
+  until,
+  type TestApp,
+} from "./helpers.js";
+import { freshSchema, postgresUnreachable, PrivateCluster, type TestSchema } from "./pg.js";
 import { storeContract } from "./store.contract.js";
 
 const unreachable = await postgresUnreachable();
@@ -202,4 +218,105 @@ async function terminate(s: TestSchema): Promise<number> {
     [s.schema],
   );
   return Number(rows[0].n);
+}
+
+const privateSkip = PrivateCluster.unavailable() ?? (RedisServer.available() ? undefined : "no redis-server here");
+if (privateSkip) {
+  console.log(`PostgreSQL restart suite SKIPPED: ${privateSkip}`);
+  describe("postgres restart under a two-process cluster", () => it(`SKIPPED: ${privateSkip}`));
+} else {
+  describe("postgres restart under a two-process cluster", function () {
+    this.timeout(120_000);
+    let cluster: PrivateCluster;
+    let redis: RedisServer;
+    let servers: ServerProcess[] = [];
+    let dataDir: string;
+
+    before(async () => {
+      cluster = PrivateCluster.create(await freePort());
+      await cluster.start();
+      redis = new RedisServer(await freePort());
+      await redis.start();
+      dataDir = mkdtempSync(join(tmpdir(), "realmgate-pgrestart-"));
+      const ports = [await freePort(), await freePort()];
+      servers = ports.map(
+        (port) =>
+          new ServerProcess(port, dataDir, {
+            DATABASE_URL: cluster.url,
+            REDIS_URL: redis.url,
+            PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+            SAVE_INTERVAL_MS: "250",
+          }),
+      );
+      // Both at once: their migrations meet on the advisory lock.
+      await Promise.all(servers.map((s) => s.start()));
+    });
+
+    after(async () => {
+      await Promise.all(servers.map((s) => s.stop("SIGTERM")));
+      await redis?.kill();
+      await cluster?.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("keeps playing through a database restart, reports it, and loses no save", async () => {
+      const players = await Promise.all(servers.map((s, i) => joinWorldAt(s, i === 0 ? "meadow" : "dunes")));
+      for (const p of players) await p.bot.walkTo(p.bot.me.x + 10, p.bot.me.y);
+
+      await cluster.stop();
+      for (const s of servers)
+        await eventually(
+          async () =>
+            ((await (await fetch(`${s.url}/health`)).json()) as { down?: string[] }).down?.includes(
+              "store (postgres)",
+            ) ?? false,
+          20_000,
+          "the store reported down",
+        );
+      // The game goes on without the database: moves are accepted, and saves wait in memory.
+      for (const p of players) await p.bot.walkTo(p.bot.me.x + 15, p.bot.me.y + 5);
+      const last = players.map((p) => ({ x: p.bot.me.x, y: p.bot.me.y }));
+      // One player leaves while the database is down: the profile stays pending, not dropped.
+      await players[0].bot.leave();
+
+      await cluster.start();
+      for (const s of servers)
+        await eventually(async () => (await fetch(`${s.url}/health`)).status === 200, 40_000, "healthy again");
+      await players[1].bot.leave();
+      const store = await PostgresStore.connect(cluster.url, { poolSize: 1 });
+      try {
+        for (const [i, p] of players.entries())
+          await eventually(
+            async () => {
+              const saved = await store.loadProfile(p.user.userId);
+              return !!saved?.location && isAt(saved.location, last[i]);
+            },
+            20_000,
+            `player ${i}'s last position saved`,
+          );
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+async function joinWorldAt(server: ServerProcess, world: string) {
+  const user = (await (
+    await fetch(`${server.url}/auth/guest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    })
+  ).json()) as { token: string; userId: string; name: string };
+  const client = new Client(`ws://127.0.0.1:${server.port}`);
+  client.auth.token = user.token;
+  const room = await client.joinOrCreate("world", { world });
+  room.reconnection.enabled = false;
+  const welcome: unknown = await nextMessage(room, "welcome");
+  await until(
+    room,
+    () => (room.state as { players?: Map<string, unknown> }).players?.get(room.sessionId) !== undefined,
+  );
+  return { user, bot: new Bot(client, room, welcome, user) };
 }
