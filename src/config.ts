@@ -123,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    const got = present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$/.test(name) ? ` (got "${present[name]}")` : "";
+    const got =
+      present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$|_URL$/.test(name) ? ` (got "${present[name]}")` : "";
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const e = parsed.data;
