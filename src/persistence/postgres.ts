@@ -269,7 +269,7 @@ export class PostgresStore implements Store {
             await client.query("ROLLBACK").catch(() => undefined);
             throw err;
           }
-          this.log?.info({ version: m.version, name: m.name, schema }, "applied a PostgreSQL migration");
+          this.log?.info({ version: m.version, migration: m.name, schema }, "applied a PostgreSQL migration");
           applied.push(m.version);
         }
         return applied;
