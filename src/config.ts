@@ -61,6 +61,7 @@ const EnvSchema = z.object({
   TOKEN_TTL: duration("12h", 60, 30 * 86400),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -85,6 +86,8 @@ export type Config = Readonly<{
   tokenTtlSec: number;
   redisUrl: string | undefined;
   mongoUrl: string | undefined;
+  /** PostgreSQL; at most one of `databaseUrl` and `mongoUrl` is set, and neither means SQLite. */
+  databaseUrl: string | undefined;
   /** Absent in development means the monitor stays off. */
   admin: Readonly<{ user: string; password: string }> | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -120,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    const got = present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$/.test(name) ? ` (got "${present[name]}")` : "";
+    const got =
+      present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$|_URL$/.test(name) ? ` (got "${present[name]}")` : "";
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -128,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError("Invalid configuration: ADMIN_USER and ADMIN_PASSWORD must be set together");
+  }
+  if (e.DATABASE_URL && e.MONGO_URL) {
+    throw new ConfigError("Invalid configuration: set DATABASE_URL (PostgreSQL) or MONGO_URL (MongoDB), not both");
   }
   if (production) {
     if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
@@ -149,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSec: e.TOKEN_TTL,
     redisUrl: e.REDIS_URL,
     mongoUrl: e.MONGO_URL,
+    databaseUrl: e.DATABASE_URL,
     admin: e.ADMIN_USER ? Object.freeze({ user: e.ADMIN_USER, password: e.ADMIN_PASSWORD! }) : undefined,
     logLevel: e.LOG_LEVEL,
     reconnectSec: e.RECONNECT_SECONDS,

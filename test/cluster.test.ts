@@ -1,15 +1,52 @@
 /**
  * Scale-out with real processes and a real Redis: two server processes share a private
- * redis-server and one store, and behave as one server to SDK clients.
+ * redis-server and one store, and behave as one server to SDK clients. The suite runs once per
+ * shared store: SQLite (one machine), and PostgreSQL where one is reachable.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@colyseus/sdk";
+import { PostgresStore } from "../src/persistence/postgres.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
+import type { Store } from "../src/persistence/store.js";
 import { newProfile } from "../src/domain/profile.js";
 import { eventually, freePort, isAt, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import { freshSchema, postgresUnreachable } from "./pg.js";
+
+/** A store the two processes share: the environment that selects it, and a way in for the test. */
+interface SharedStore {
+  name: string;
+  /** Prepares an empty store; returns the processes' extra environment. */
+  setup(dataDir: string): Promise<Record<string, string>>;
+  open(dataDir: string): Promise<Store>;
+  teardown(): Promise<void>;
+}
+
+const sqlite: SharedStore = {
+  name: "SQLite",
+  setup: () => Promise.resolve({}),
+  open: (dataDir) => Promise.resolve(new SqliteStore(join(dataDir, "realmgate.db"))),
+  teardown: () => Promise.resolve(),
+};
+
+function postgres(): SharedStore {
+  let schema: Awaited<ReturnType<typeof freshSchema>> | undefined;
+  return {
+    name: "PostgreSQL",
+    async setup() {
+      schema = await freshSchema();
+      return { DATABASE_URL: schema.url };
+    },
+    open: async () => PostgresStore.connect(schema!.url, { poolSize: 1 }),
+    teardown: async () => schema?.drop(),
+  };
+}
+
+const pgSkip = await postgresUnreachable();
+if (pgSkip) console.log(`Cluster suite on PostgreSQL SKIPPED: ${pgSkip}`);
+const STORES = pgSkip ? [sqlite] : [sqlite, postgres()];
 
 async function guestAt(server: ServerProcess) {
   const res = await fetch(`${server.url}/auth/guest`, {
@@ -47,7 +84,11 @@ if (!RedisServer.available()) {
   console.log("Cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
   describe("cluster", () => it("SKIPPED: no redis-server on this machine"));
 } else {
-  describe("cluster: two processes, one Redis", function () {
+  for (const shared of STORES) clusterSuite(shared);
+}
+
+function clusterSuite(shared: SharedStore) {
+  describe(`cluster: two processes, one Redis, one ${shared.name}`, function () {
     this.timeout(90_000);
     let redis: RedisServer;
     let a: ServerProcess;
@@ -58,8 +99,10 @@ if (!RedisServer.available()) {
       dataDir = mkdtempSync(join(tmpdir(), "realmgate-cluster-"));
       redis = new RedisServer(await freePort());
       await redis.start();
+      const storeEnv = await shared.setup(dataDir);
       const [pa, pb] = [await freePort(), await freePort()];
       const env = (port: number) => ({
+        ...storeEnv,
         REDIS_URL: redis.url,
         PUBLIC_ADDRESS: `127.0.0.1:${port}`,
         RECONNECT_SECONDS: "2",
@@ -73,6 +116,7 @@ if (!RedisServer.available()) {
     after(async () => {
       await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
       await redis?.kill();
+      await shared.teardown();
       rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -93,7 +137,7 @@ if (!RedisServer.available()) {
       const user = await guestAt(a);
       const keeper = await guestAt(b);
       const dunesHolder = await joinWorld(b, keeper.token, "dunes");
-      const store = new SqliteStore(join(dataDir, "realmgate.db"));
+      const store = await shared.open(dataDir);
       await store.saveProfile(
         {
           ...newProfile(user, 100),

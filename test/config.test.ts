@@ -45,6 +45,24 @@ describe("config", () => {
       () => loadConfig({ JWT_SECRET: "hunter2" }),
       (err: Error) => !err.message.includes("hunter2"),
     );
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: "mysql://u:hunter2@db/x" }),
+      (err: Error) => !err.message.includes("hunter2"),
+    );
+  });
+
+  it("selects PostgreSQL with DATABASE_URL, and refuses it together with MONGO_URL", () => {
+    const url = "postgres://127.0.0.1/test";
+    assert.equal(loadConfig({ DATA_DIR: tmp(), DATABASE_URL: url }).databaseUrl, url);
+    assert.throws(
+      () => loadConfig({ DATA_DIR: tmp(), DATABASE_URL: "mysql://x/y" }),
+      /Invalid configuration: DATABASE_URL must be a URL starting with postgres:\/\//,
+    );
+    assert.throws(
+      () => loadConfig({ DATA_DIR: tmp(), DATABASE_URL: url, MONGO_URL: "mongodb://127.0.0.1/x" }),
+      (err: Error) =>
+        err instanceof ConfigError && /DATABASE_URL .* MONGO_URL/.test(err.message) && !err.message.includes("\n"),
+    );
   });
 
   it("parses durations", () => {

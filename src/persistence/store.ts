@@ -1,6 +1,6 @@
 /**
  * The persistence port. Rooms and HTTP routes talk to this interface only; each adapter
- * (embedded SQLite, MongoDB) passes the same contract suite in test/store.contract.ts.
+ * (embedded SQLite, PostgreSQL, MongoDB) passes the same contract suite in test/store.contract.ts.
  */
 
 export type { Account, NewAccount, InventoryEntry, Location, Profile } from "../domain/profile.js";
