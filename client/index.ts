@@ -9,7 +9,7 @@ import type { ClientMessages, JoinOptions, Kind, Reject, ServerMessages, States 
 import { TileGrid, findPath, type MapInfo } from "./path.js";
 
 export * from "./types.js";
-export { TileGrid, findPath, type MapInfo } from "./path.js";
+export { TileGrid, findPath, type MapInfo, type Point, type TileRect } from "./path.js";
 
 /** A room of one kind, with its state, messages and the welcome it was joined with. */
 export interface Joined<K extends Kind> {
@@ -149,7 +149,7 @@ export class Walker<K extends Kind> {
   private earnedAt = performance.now();
   private refused: Reject | undefined;
   private readonly pending = new Set<number>();
-  private readonly grid: TileGrid | undefined;
+  private readonly grids: { closed: TileGrid; open: TileGrid } | undefined;
 
   /** Time between steps, ms: short enough to look smooth, long enough not to hit the rate limit. */
   static readonly stepMs = 100;
@@ -160,7 +160,7 @@ export class Walker<K extends Kind> {
     private readonly joined: Joined<K>,
     map?: MapInfo,
   ) {
-    this.grid = map && new TileGrid(map);
+    this.grids = map && { closed: new TileGrid(map), open: new TileGrid(map, { doorsOpen: true }) };
     this.position = this.server ?? { x: 0, y: 0 };
     joined.room.onMessage("reject", (r: Reject) => {
       if (r.seq === null || !this.pending.has(r.seq)) return;
@@ -181,10 +181,20 @@ export class Walker<K extends Kind> {
     return body && { x: body.x, y: body.y };
   }
 
-  /** Walks to (x, y), around blocked tiles; rejects with a {@link RefusedError} if a step is refused. */
+  /** Whether every door of a dungeon is open (a cleared dungeon); worlds have none. */
+  private get doorsOpen(): boolean {
+    const doors = (this.joined.room.state as Partial<States["dungeon"]>).doors;
+    return doors !== undefined && doors.size > 0 && [...doors.values()].every((d) => d.open);
+  }
+
+  /**
+   * Walks to (x, y), around blocked tiles and closed doors; rejects with a {@link RefusedError} if a
+   * step is refused.
+   */
   async walkTo(x: number, y: number): Promise<void> {
     const target = { x: Math.round(x), y: Math.round(y) };
-    const route = this.grid ? findPath(this.grid, this.position, target) : [target];
+    const grid = this.grids && (this.doorsOpen ? this.grids.open : this.grids.closed);
+    const route = grid ? findPath(grid, this.position, target) : [target];
     if (!route) throw new Error(`no way from (${this.position.x}, ${this.position.y}) to (${target.x}, ${target.y})`);
     for (const waypoint of route) await this.stepTowards(waypoint);
     await this.settled();

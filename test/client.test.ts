@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
 import type { Metadata } from "@colyseus/schema";
+import type { Point } from "../client/path.js";
 import {
   fetchMap,
   findPath,
@@ -21,6 +22,7 @@ import {
   type ClientMessages,
   type DungeonState as KitDungeonState,
   type DungeonWelcome,
+  type MapInfo,
   type Door as KitDoor,
   type Enemy as KitEnemy,
   type Hero as KitHero,
@@ -168,6 +170,43 @@ describe("client kit: types", () => {
         assert.deepEqual(Object.keys((spec.schema as z.ZodObject).shape).sort(), kit[kind.name][type], type);
     }
     assert.equal(payloadTypes.length + leafTypes.length, 18);
+  });
+});
+
+describe("client kit: paths", () => {
+  const room: MapInfo = {
+    id: "room",
+    width: 200,
+    height: 100,
+    tileSize: 20,
+    speed: 100,
+    spawn: { x: 30, y: 50, radius: 0 },
+    blocked: [{ x: 5, y: 0, w: 1, h: 4 }], // a wall at x 100-120 with a gap at the bottom row
+    doors: [{ id: "gate", x: 5, y: 4, w: 1, h: 1 }], // ...that a door closes
+  };
+  /** Every tile a route's straight legs touch, sampled finely. */
+  const touched = (grid: TileGrid, from: Point, route: Point[]) =>
+    [from, ...route].slice(0, -1).flatMap((a, i) => {
+      const b = route[i];
+      return Array.from({ length: 201 }, (_, k) =>
+        grid.tileOf({ x: a.x + ((b.x - a.x) * k) / 200, y: a.y + ((b.y - a.y) * k) / 200 }),
+      );
+    });
+
+  it("goes through the gap in a wall, never over a blocked tile", () => {
+    const grid = new TileGrid(room, { doorsOpen: true });
+    const from = { x: 30, y: 30 };
+    const route = findPath(grid, from, { x: 170, y: 30 })!;
+    assert.deepEqual(route.at(-1), { x: 170, y: 30 });
+    assert.ok(
+      route.some((p) => p.y >= 80),
+      "down through the gap",
+    );
+    for (const [tx, ty] of touched(grid, from, route)) assert.ok(!grid.blocked(tx, ty), `tile ${tx},${ty}`);
+  });
+
+  it("finds no way while the door is closed", () => {
+    assert.equal(findPath(new TileGrid(room), { x: 30, y: 30 }, { x: 170, y: 30 }), null);
   });
 });
 
