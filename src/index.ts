@@ -2,6 +2,7 @@
  * Starts Realmgate: parse the config (or exit with one line naming the bad variable), build the
  * services, listen. SIGTERM/SIGINT shut down gracefully: rooms close, every profile is saved.
  */
+import { createServer } from "node:net";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createApp, createServices, serve } from "./app.config.js";
 import { createLogger } from "./log.js";
@@ -12,6 +13,19 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
+
+// A busy port stops start-up before anything opens, with one line: Colyseus would print the
+// listen error's stack and leave a process that neither listens nor exits.
+const portError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+  const probe = createServer()
+    .once("error", resolve)
+    .listen(cfg.port, () => probe.close(() => resolve(undefined)));
+});
+if (portError) {
+  const why = portError.code === "EADDRINUSE" ? "is already in use" : `cannot be used (${portError.code})`;
+  process.stderr.write(`PORT ${cfg.port} ${why}; stop the other server or set PORT to a free port\n`);
   process.exit(1);
 }
 

@@ -151,6 +151,10 @@ describe("rules: dungeon simulation", () => {
       [...sim.loot.values()].some((l) => l.item === "lich-crown" || l.item === "gold-coin"),
       "the boss always drops",
     );
+    // Enemies that chased stand between whole units; their loot lies on whole units.
+    assert.ok([...sim.enemies.values()].some((e) => !Number.isInteger(e.x) || !Number.isInteger(e.y)));
+    for (const l of sim.loot.values())
+      assert.ok(Number.isInteger(l.x) && Number.isInteger(l.y), `${l.id} at whole units`);
   });
 
   it("starts waiting and becomes active with the first move or attack", () => {

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { boot, type ColyseusTestServer } from "@colyseus/testing";
+import type { ColyseusTestServer } from "@colyseus/testing";
 import { Client, type Room } from "@colyseus/sdk";
 import { createApp, createServices } from "../src/app.config.js";
 import { loadConfig } from "../src/config.js";
@@ -16,6 +16,19 @@ import { createLogger } from "../src/log.js";
 import type { Services } from "../src/services.js";
 import { freePort } from "../bench/server-process.js";
 export { freePort, ServerProcess } from "../bench/server-process.js";
+
+// @colyseus/testing loads @colyseus/tools, which on import reads /etc/environment and .env files and
+// prints a banner for each. The server reads its own config (src/config.ts); keep the test output clean.
+const { boot } = await (async () => {
+  process.env.DOTENV_CONFIG_QUIET = "true";
+  const info = console.info;
+  console.info = () => undefined;
+  try {
+    return await import("@colyseus/testing");
+  } finally {
+    console.info = info;
+  }
+})();
 
 export interface TestApp {
   colyseus: ColyseusTestServer;

@@ -124,6 +124,10 @@ describe("HTTP: other configurations", () => {
       const res = await http(limited, "POST", "/auth/guest", {});
       assert.equal(res.status, 429);
       assert.equal(res.body.error.code, "rate/limited");
+      // 5 a minute refill one attempt every 12 s: the 429 says when, in whole seconds.
+      const raw = await fetch(`${limited.url}/auth/guest`, { method: "POST" });
+      assert.equal(raw.status, 429);
+      assert.match(raw.headers.get("retry-after") ?? "", /^([1-9]|1[0-2])$/);
     } finally {
       await limited.stop();
     }

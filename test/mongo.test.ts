@@ -10,9 +10,10 @@ import { storeContract } from "./store.contract.js";
 async function findMongo(): Promise<{ url: string; stop?: () => Promise<unknown> } | { skip: string }> {
   if (process.env.MONGO_URL) return { url: process.env.MONGO_URL };
   try {
-    const { MongoMemoryServer } = await import("mongodb-memory-server-core");
+    const { MongoBinary, MongoMemoryServer } = await import("mongodb-memory-server-core");
+    // Fetch the binary first: where that fails, it fails quietly (create() would print a stack).
     const server = await Promise.race([
-      MongoMemoryServer.create(),
+      MongoBinary.getPath().then(() => MongoMemoryServer.create()),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out after 60 s")), 60_000).unref()),
     ]);
     return { url: server.getUri(), stop: () => server.stop() };

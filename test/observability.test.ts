@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sum } from "../bench/prometheus.js";
@@ -177,6 +179,26 @@ describe("production start-up and logs", function () {
       noAdmin.stderr.trim(),
       "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
     );
+  });
+
+  it("stops at once on a busy port, with one line naming PORT and exit code 1", async () => {
+    const port = await freePort();
+    const busy = createServer().listen(port);
+    await once(busy, "listening");
+    try {
+      const run = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../src/index.ts")], {
+        env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: mkdtempSync(join(tmpdir(), "realmgate-port-")) },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(run.status, 1);
+      assert.equal(
+        run.stderr.trim(),
+        `PORT ${port} is already in use; stop the other server or set PORT to a free port`,
+      );
+    } finally {
+      busy.close();
+    }
   });
 
   it("writes JSON logs with room context and never a token or a password", async () => {

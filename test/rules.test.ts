@@ -159,6 +159,11 @@ describe("rules: chat, gather, inventory, rng", () => {
       (checkGather(actor, source, { now: 999, policy }) as { code: string }).code,
       RejectCode.GatherCooldown,
     );
+    // Room time is fractional; the message says whole milliseconds.
+    assert.equal(
+      (checkGather(actor, source, { now: 223.710969, policy }) as { message: string }).message,
+      "gathering again needs 777 ms more",
+    );
     assert.equal(
       (checkGather({ ...actor, x: 151 }, source, { now: 5000, policy }) as { code: string }).code,
       RejectCode.GatherOutOfRange,

@@ -46,6 +46,7 @@ describe("travel", function () {
 
     await bot.room.leave();
     const arrived: any = await bot.client.consumeSeatReservation(reservation);
+    arrived.onMessage("welcome", () => undefined); // a new room sends its welcome: take it
     await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
     assert.equal(arrived.state.world, "dunes");
     const me = arrived.state.players.get(arrived.sessionId);

@@ -9,6 +9,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: HttpErrorCode,
     message: string,
+    /** For a 429: whole seconds until a retry can succeed (sent as `Retry-After`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -26,6 +28,8 @@ export const notFound: RequestHandler = (req, _res, next) =>
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof HttpError) {
+      // Every 429 says when to come back.
+      if (err.status === 429) res.set("Retry-After", String(Math.max(1, Math.ceil(err.retryAfterSeconds ?? 1))));
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;
     }

@@ -56,8 +56,15 @@ function authRateLimit(perMinute: number): express.RequestHandler {
     buckets.set(key, result.bucket);
     // Forget addresses whose bucket has refilled, so the map stays small.
     if (buckets.size > 10_000) for (const [k, b] of buckets) if (now - b.updatedAt > 60_000) buckets.delete(k);
+    if (result.allowed) return next();
+    const retryAfterSeconds = Math.ceil((1 - result.bucket.tokens) / spec.perSecond);
     next(
-      result.allowed ? undefined : new HttpError(429, HttpErrorCode.RateLimited, "too many attempts; wait a little"),
+      new HttpError(
+        429,
+        HttpErrorCode.RateLimited,
+        `too many attempts; try again in ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      ),
     );
   };
 }

@@ -156,7 +156,8 @@ export class KindRoom extends Room<{ state: Schema }> {
     const { kind, services } = raw[ENGINE] as Engine;
     const options = kind.joinOptions(services.content).parse(raw) as Record<string, unknown>;
     const label = kind.label(options);
-    const log = services.log.child({ roomId: this.roomId, room: kind.name, world: label });
+    // Log lines name the instance by its kind: `world: "meadow"`, `dungeon: "crypt"`.
+    const log = services.log.child({ roomId: this.roomId, room: kind.name, [kind.name]: label });
     const seed = randomBytes(4).readUInt32LE();
     const base = this.now();
     const dtMs = 1000 / kind.tickRate(policy);

@@ -215,8 +215,10 @@ function hit(sim: DungeonSim, hero: HeroSim, enemy: EnemySim, ability: Ability, 
     const drop = rollLoot(ctx.content.lootTables.get(enemy.type.lootTable)!, ctx.rng);
     if (drop) {
       const id = `loot-${sim.nextLootId++}`;
-      sim.loot.set(id, { id, x: enemy.x, y: enemy.y, ...drop });
-      events.push({ type: "dropped", loot: id, ...drop, x: enemy.x, y: enemy.y, enemy: enemy.id });
+      // Loot lies on whole units, like every position a client sends (an enemy may stand between them).
+      const at = { x: Math.round(enemy.x), y: Math.round(enemy.y) };
+      sim.loot.set(id, { id, ...at, ...drop });
+      events.push({ type: "dropped", loot: id, ...drop, ...at, enemy: enemy.id });
     }
     if ([...sim.enemies.values()].every((e) => !e.alive)) {
       sim.status = "cleared";

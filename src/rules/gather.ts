@@ -25,7 +25,7 @@ export function checkGather(
   if (ctx.now - actor.lastGatherAt < ctx.policy.cooldownMs) {
     return refuse(
       RejectCode.GatherCooldown,
-      `gathering again needs ${ctx.policy.cooldownMs - (ctx.now - actor.lastGatherAt)} ms more`,
+      `gathering again needs ${Math.ceil(ctx.policy.cooldownMs - (ctx.now - actor.lastGatherAt))} ms more`,
     );
   }
   if (!within(actor, source, ctx.policy.range)) {
