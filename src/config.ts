@@ -72,6 +72,23 @@ const EnvSchema = z.object({
   EVENT_TTL: duration("24h", 60, 90 * 86400),
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        url(["http:", "https:"]).refine(
+          (o) => new URL(o).origin === o,
+          "must list bare origins like https://play.example.com",
+        ),
+      ),
+    ),
 });
 
 export type Config = Readonly<{
@@ -102,6 +119,8 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
+  corsOrigins: readonly string[];
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -159,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTtlSec: e.EVENT_TTL,
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
   });
 }
 

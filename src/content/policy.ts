@@ -81,6 +81,9 @@ export const policy = {
   /** A session that sends this many malformed payloads is disconnected. */
   malformed: { limit: 20, windowMs: 10_000 } satisfies StrikePolicy,
 
+  /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
+  http: { maxBodyBytes: 16 * 1024 },
+
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
 } as const;
