@@ -157,6 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  if (production) {
+    refuseWeak("JWT_SECRET", e.JWT_SECRET!, MIN_ENTROPY_BITS.jwtSecret);
+    refuseWeak("ADMIN_PASSWORD", e.ADMIN_PASSWORD!, MIN_ENTROPY_BITS.adminPassword);
+    if (e.METRICS_TOKEN) refuseWeak("METRICS_TOKEN", e.METRICS_TOKEN, MIN_ENTROPY_BITS.metricsToken);
+  }
+
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -180,6 +186,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
   });
+}
+
+/** The least estimated entropy production accepts for each secret. */
+export const MIN_ENTROPY_BITS = { jwtSecret: 100, adminPassword: 48, metricsToken: 64 } as const;
+
+/**
+ * An estimate of a secret's entropy in bits: the Shannon entropy of its characters times its
+ * length. Repeated or few distinct characters score low (`a`×32 scores 0); 48 random base64url
+ * characters score about 250.
+ */
+export function entropyBits(secret: string): number {
+  const chars = [...secret];
+  const counts = new Map<string, number>();
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  return perChar * chars.length;
+}
+
+function refuseWeak(name: string, secret: string, minBits: number): void {
+  const bits = Math.floor(entropyBits(secret));
+  if (bits < minBits)
+    throw new ConfigError(
+      `Invalid configuration: ${name} is too weak for production (about ${bits} bits of entropy; at least ${minBits} needed)`,
+    );
 }
 
 /** A development secret, generated on first start and kept so tokens survive restarts. */

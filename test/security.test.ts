@@ -116,4 +116,27 @@ describe("security", function () {
       assert.equal((res.body as ErrorBody).error.code, "http/not_found");
     });
   });
+
+  describe("/metrics in production", () => {
+    it("is closed without METRICS_TOKEN, and open with it", async () => {
+      const prod = { ...ADMIN, NODE_ENV: "production", JWT_SECRET: "q7Vd0-kE3xZp_9LmT2wRbN8yHc4uJfA6" };
+      const closed = await startApp(prod);
+      try {
+        const res = await http(closed, "GET", "/metrics");
+        assert.equal(res.status, 401);
+        assert.equal((res.body as ErrorBody).error.code, "auth/unauthorized");
+      } finally {
+        await closed.stop();
+      }
+      const token = "Zr8-Kq2xWv5_Lm9Tb3Ny";
+      const open = await startApp({ ...prod, METRICS_TOKEN: token });
+      try {
+        const res = await fetch(open.url + "/metrics", { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(res.status, 200);
+        assert.match(await res.text(), /realmgate_/);
+      } finally {
+        await open.stop();
+      }
+    });
+  });
 });

@@ -49,9 +49,10 @@ export function adminRoutes(services: Services): Router {
   router.get(
     "/metrics",
     route(async (req, res) => {
-      if (config.metricsToken) {
+      // In production the metrics are never open: without a token nobody passes.
+      if (config.metricsToken || config.production) {
         const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
-        if (!sameSecret(token, config.metricsToken))
+        if (!config.metricsToken || !sameSecret(token, config.metricsToken))
           throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
       }
       res.type(metrics.registry.contentType).send(await metrics.text());
