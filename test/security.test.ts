@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "mocha";
-import { guest, http, startApp, type TestApp } from "./helpers.js";
+import { seatKey } from "../src/rooms/seats.js";
+import { guest, http, sdk, startApp, type TestApp } from "./helpers.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };
 const ALLOWED = "https://play.example.com";
@@ -136,6 +137,20 @@ describe("security", function () {
         assert.match(await res.text(), /realmgate_/);
       } finally {
         await open.stop();
+      }
+    });
+  });
+
+  describe("seats", () => {
+    it("records no seat for a refused join (a seat grants the room's events)", async () => {
+      const broken = await startApp();
+      try {
+        const me = await guest(broken);
+        await broken.services.store.close(); // the profile cannot be loaded: the join is refused in onJoin
+        await assert.rejects(sdk(broken, me.token).joinOrCreate("world"), /store\/unavailable/);
+        assert.equal(await broken.services.presence.hget(seatKey("world"), me.userId), null);
+      } finally {
+        await broken.stop();
       }
     });
   });
