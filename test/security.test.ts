@@ -154,4 +154,17 @@ describe("security", function () {
       }
     });
   });
+
+  describe("admin basic auth", () => {
+    it("locks an address out after 10 failed guesses, even with the right password then", async () => {
+      const basic = (pass: string) => ({ authorization: "Basic " + Buffer.from(`admin:${pass}`).toString("base64") });
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(app.url + "/monitor/", { headers: basic(`guess-${i}`) });
+        assert.equal(res.status, 401);
+      }
+      const res = await fetch(app.url + "/monitor/", { headers: basic("correct-horse-battery") });
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as ErrorBody).error.code, "rate/limited");
+    });
+  });
 });
