@@ -118,6 +118,48 @@ describe("security", function () {
     });
   });
 
+  describe("admin basic auth", () => {
+    it("locks an address out after 10 failed guesses, even with the right password then", async () => {
+      const basic = (pass: string) => ({ authorization: "Basic " + Buffer.from(`admin:${pass}`).toString("base64") });
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(app.url + "/monitor/", { headers: basic(`guess-${i}`) });
+        assert.equal(res.status, 401);
+      }
+      const res = await fetch(app.url + "/monitor/", { headers: basic("correct-horse-battery") });
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as ErrorBody).error.code, "rate/limited");
+    });
+  });
+
+  describe("dungeon parties", () => {
+    it("refuses a join by id from outside the party; a member gets in", async () => {
+      const [leader, intruder, friend] = await Promise.all([guest(app), guest(app), guest(app)]);
+      const party = `party-${leader.userId}`;
+      const room = await sdk(app, leader.token).joinOrCreate("dungeon", { dungeon: "training", party });
+      try {
+        await assert.rejects(
+          sdk(app, intruder.token).joinById(room.roomId, { dungeon: "training" }),
+          /join\/not_member/,
+        );
+        await assert.rejects(
+          sdk(app, intruder.token).joinById(room.roomId, { dungeon: "training", party: "guess" }),
+          /join\/not_member/,
+        );
+        const member = await sdk(app, friend.token).joinById(room.roomId, { dungeon: "training", party });
+        assert.equal(member.roomId, room.roomId);
+        await member.leave();
+      } finally {
+        await room.leave();
+      }
+    });
+  });
+});
+
+// Each of these runs a server of its own: Colyseus's matchmaker is one per process, so they must
+// not overlap the shared server above.
+describe("security, on servers of their own", function () {
+  this.timeout(20_000);
+
   describe("/metrics in production", () => {
     it("is closed without METRICS_TOKEN, and open with it", async () => {
       const prod = { ...ADMIN, NODE_ENV: "production", JWT_SECRET: "q7Vd0-kE3xZp_9LmT2wRbN8yHc4uJfA6" };
@@ -152,19 +194,6 @@ describe("security", function () {
       } finally {
         await broken.stop();
       }
-    });
-  });
-
-  describe("admin basic auth", () => {
-    it("locks an address out after 10 failed guesses, even with the right password then", async () => {
-      const basic = (pass: string) => ({ authorization: "Basic " + Buffer.from(`admin:${pass}`).toString("base64") });
-      for (let i = 0; i < 10; i++) {
-        const res = await fetch(app.url + "/monitor/", { headers: basic(`guess-${i}`) });
-        assert.equal(res.status, 401);
-      }
-      const res = await fetch(app.url + "/monitor/", { headers: basic("correct-horse-battery") });
-      assert.equal(res.status, 429);
-      assert.equal(((await res.json()) as ErrorBody).error.code, "rate/limited");
     });
   });
 });

@@ -55,6 +55,7 @@ export const JoinErrorCode = {
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
+  NotMember: "join/not_member",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 
