@@ -132,7 +132,7 @@ describe("security", function () {
   });
 
   describe("dungeon parties", () => {
-    it("refuses a join by id from outside the party; a member gets in", async () => {
+    it("lists an instance only to its party, and refuses a join by id from outside it", async () => {
       const [leader, intruder, friend] = await Promise.all([guest(app), guest(app), guest(app)]);
       const party = `party-${leader.userId}`;
       const room = await sdk(app, leader.token).joinOrCreate("dungeon", { dungeon: "training", party });
@@ -145,6 +145,17 @@ describe("security", function () {
           sdk(app, intruder.token).joinById(room.roomId, { dungeon: "training", party: "guess" }),
           /join\/not_member/,
         );
+        const listed = async (query: string, token?: string) =>
+          http(app, "GET", `/api/instances?${query}`, undefined, token);
+        assert.equal((await listed("room=dungeon")).status, 401);
+        assert.deepEqual((await listed("room=dungeon", intruder.token)).body, []);
+        assert.deepEqual((await listed("room=dungeon&party=guess", intruder.token)).body, []);
+        const own = (await listed(`room=dungeon&party=${party}`, friend.token)).body as Array<Record<string, unknown>>;
+        assert.deepEqual(
+          own.map((l) => l.roomId),
+          [room.roomId],
+        );
+        assert.ok(!JSON.stringify(own).includes(party), "the listing shows no party id");
         const member = await sdk(app, friend.token).joinById(room.roomId, { dungeon: "training", party });
         assert.equal(member.roomId, room.roomId);
         await member.leave();

@@ -85,7 +85,7 @@ describe("travel", function () {
 
   it("lists world instances with their player counts", async () => {
     const a = await Bot.join(app, { world: "meadow" });
-    const list = (await http(app, "GET", "/api/instances?room=world&world=meadow")).body;
+    const list = (await http(app, "GET", "/api/instances?room=world&world=meadow", undefined, a.user.token)).body;
     const mine = list.find((i: any) => i.roomId === a.room.roomId);
     assert.equal(mine.world, "meadow");
     assert.ok(mine.players >= 1);
