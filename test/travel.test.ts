@@ -58,7 +58,11 @@ describe("travel", function () {
     // Arriving through a portal starts a cooldown; the way back is refused for now.
     const back = new Bot(bot.client, arrived, { speed: 180 }, user);
     await back.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
+    // Leaving and joining again does not reset it: the arrival is kept with the profile.
     await arrived.leave();
+    const again = await Bot.join(app, { world: "dunes" }, user);
+    await again.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
+    await again.leave();
   });
 
   it("refuses an unknown portal and one out of reach", async () => {
