@@ -2,6 +2,7 @@
  * Defines the server: services built from the config, the rooms, the HTTP routes. `index.ts`
  * starts it; the tests boot it with `@colyseus/testing`.
  */
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { ConfigOptions } from "@colyseus/tools";
 import { defineServer, LocalDriver, LocalPresence, type Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
@@ -10,6 +11,7 @@ import { redactUrl, type Config } from "./config.js";
 import { loadContent } from "./content/index.js";
 import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
+import { installRequestGate } from "./http/gate.js";
 import { gameRoutes } from "./http/routes.js";
 import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
@@ -82,10 +84,14 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
 export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~routes"> {
   const { config: cfg, log, profiles, events, store, storeHealth, spill } = services;
   return {
+    // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
+    initializeTransport: (options: { server: HttpServer }) => {
+      installRequestGate(options.server, cfg.corsOrigins);
+      return new WebSocketTransport(options);
+    },
     options: {
       presence: services.presence,
       driver: services.driver,
-      transport: new WebSocketTransport(),
       publicAddress: cfg.publicAddress,
       selectProcessIdToCreateRoom: leastLoadedProcess,
       greet: false,
@@ -93,6 +99,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     rooms: defineRooms(services),
     initializeExpress: (app) => {
       app.set("trust proxy", "loopback");
+      app.disable("x-powered-by");
       app.use(adminRoutes(services));
       app.use(gameRoutes(services));
       app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
@@ -148,7 +155,8 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
  * instance number to the port. Tells a process manager (PM2 `wait_ready`) once it listens.
  */
 export async function serve(app: Omit<ConfigOptions, "~rooms" | "~routes">, port: number): Promise<Server> {
-  const server = defineServer({ ...app.options, rooms: app.rooms ?? {}, express: app.initializeExpress });
+  const transport = app.initializeTransport!({ server: createHttpServer() });
+  const server = defineServer({ ...app.options, transport, rooms: app.rooms ?? {}, express: app.initializeExpress });
   app.initializeGameServer?.(server);
   await server.listen(port);
   process.send?.("ready");

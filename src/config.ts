@@ -73,6 +73,23 @@ const EnvSchema = z.object({
   EVENT_TTL: duration("24h", 60, 90 * 86400),
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        url(["http:", "https:"]).refine(
+          (o) => new URL(o).origin === o,
+          "must list bare origins like https://play.example.com",
+        ),
+      ),
+    ),
 });
 
 export type Config = Readonly<{
@@ -105,6 +122,8 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
+  corsOrigins: readonly string[];
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -145,6 +164,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  if (production) {
+    refuseWeak("JWT_SECRET", e.JWT_SECRET!, MIN_ENTROPY_BITS.jwtSecret);
+    refuseWeak("ADMIN_PASSWORD", e.ADMIN_PASSWORD!, MIN_ENTROPY_BITS.adminPassword);
+    if (e.METRICS_TOKEN) refuseWeak("METRICS_TOKEN", e.METRICS_TOKEN, MIN_ENTROPY_BITS.metricsToken);
+  }
+
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -167,7 +192,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTtlSec: e.EVENT_TTL,
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
   });
+}
+
+/** The least estimated entropy production accepts for each secret. */
+export const MIN_ENTROPY_BITS = { jwtSecret: 100, adminPassword: 48, metricsToken: 64 } as const;
+
+/**
+ * An estimate of a secret's entropy in bits: the Shannon entropy of its characters times its
+ * length. Repeated or few distinct characters score low (`a`×32 scores 0); 48 random base64url
+ * characters score about 250.
+ */
+export function entropyBits(secret: string): number {
+  const chars = [...secret];
+  const counts = new Map<string, number>();
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  return perChar * chars.length;
+}
+
+function refuseWeak(name: string, secret: string, minBits: number): void {
+  const bits = Math.floor(entropyBits(secret));
+  if (bits < minBits)
+    throw new ConfigError(
+      `Invalid configuration: ${name} is too weak for production (about ${bits} bits of entropy; at least ${minBits} needed)`,
+    );
 }
 
 /** A development secret, generated on first start and kept so tokens survive restarts. */

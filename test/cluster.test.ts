@@ -69,7 +69,9 @@ async function joinWorld(server: ServerProcess, token: string, world: string) {
 }
 
 async function instances(server: ServerProcess) {
-  return (await (await fetch(`${server.url}/api/instances?room=world`)).json()) as Array<{
+  const { token } = (await (await fetch(`${server.url}/auth/guest`, { method: "POST" })).json()) as { token: string };
+  const headers = { authorization: `Bearer ${token}` };
+  return (await (await fetch(`${server.url}/api/instances?room=world`, { headers })).json()) as Array<{
     roomId: string;
     world: string;
     processId: string;

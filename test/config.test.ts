@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfig } from "../src/config.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "realmgate-config-"));
-const SECRET = "s".repeat(40);
+const SECRET = "q7Vd0-kE3xZp_9LmT2wRbN8yHc4uJfA6";
 
 describe("config", () => {
   it("has working defaults and is frozen", () => {
@@ -87,6 +87,25 @@ describe("config", () => {
     });
     assert.equal(c.production, true);
     assert.deepEqual(c.admin, { user: "admin", password: "a-long-password" });
+  });
+
+  it("refuses weak production secrets, in one line", () => {
+    const prod = { NODE_ENV: "production", ADMIN_USER: "admin" };
+    assert.throws(
+      () => loadConfig({ ...prod, JWT_SECRET: "a".repeat(32), ADMIN_PASSWORD: "a-long-password" }),
+      /^ConfigError: Invalid configuration: JWT_SECRET is too weak for production \(about 0 bits of entropy; at least 100 needed\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ ...prod, JWT_SECRET: SECRET, ADMIN_PASSWORD: "aaaaaaaaaaaa" }),
+      /ADMIN_PASSWORD is too weak/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({ ...prod, JWT_SECRET: SECRET, ADMIN_PASSWORD: "a-long-password", METRICS_TOKEN: "m".repeat(20) }),
+      /METRICS_TOKEN is too weak/,
+    );
+    // Development and tests take what they are given.
+    assert.equal(loadConfig({ DATA_DIR: tmp(), JWT_SECRET: "a".repeat(32) }).jwtSecret, "a".repeat(32));
   });
 
   it("in development, generates a JWT secret once and keeps it in DATA_DIR", () => {

@@ -59,7 +59,11 @@ describe("travel", function () {
     // Arriving through a portal starts a cooldown; the way back is refused for now.
     const back = new Bot(bot.client, arrived, { speed: 180 }, user);
     await back.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
+    // Leaving and joining again does not reset it: the arrival is kept with the profile.
     await arrived.leave();
+    const again = await Bot.join(app, { world: "dunes" }, user);
+    await again.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
+    await again.leave();
   });
 
   it("refuses an unknown portal and one out of reach", async () => {
@@ -86,7 +90,7 @@ describe("travel", function () {
 
   it("lists world instances with their player counts", async () => {
     const a = await Bot.join(app, { world: "meadow" });
-    const list = (await http(app, "GET", "/api/instances?room=world&world=meadow")).body;
+    const list = (await http(app, "GET", "/api/instances?room=world&world=meadow", undefined, a.user.token)).body;
     const mine = list.find((i: any) => i.roomId === a.room.roomId);
     assert.equal(mine.world, "meadow");
     assert.ok(mine.players >= 1);

@@ -81,6 +81,11 @@ export const policy = {
   /** A session that sends this many malformed payloads is disconnected. */
   malformed: { limit: 20, windowMs: 10_000 } satisfies StrikePolicy,
 
+  /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
+  http: { maxBodyBytes: 16 * 1024 },
+  /** Failed admin logins one address may make per window before it is locked out for the rest of it. */
+  adminAuth: { failures: 10, windowMs: 60_000 },
+
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
 } as const;

@@ -36,6 +36,8 @@ export interface Profile {
   hp: number;
   inventory: InventoryEntry[];
   location: Location | null;
+  /** Epoch ms of the last arrival through a portal: the travel cooldown outlives a re-join. */
+  arrivedAt?: number;
   /**
    * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
    * holding a stale copy (say, a room that lost track of a player who already moved on) fails

@@ -104,6 +104,11 @@ export interface RoomKind<Sim, Command, Event, State, Join, Options extends Reco
   /** Join options, defaults applied before matchmaking (so `filterBy` sees them). */
   joinOptions(content: Content): z.ZodType<Options>;
   readonly filterBy: readonly (keyof Options & string)[];
+  /**
+   * The join option that says who belongs in an instance (a dungeon's `party`): a join by any path
+   * (by id, a reserved seat, create) is refused unless its value equals the instance's.
+   */
+  readonly membership?: keyof Options & string;
   /** The world or dungeon id: logs and metrics. */
   label(options: Options): string;
   tickRate(policy: Policy): number;

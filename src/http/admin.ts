@@ -1,12 +1,13 @@
 /**
  * Admin routes: the Colyseus monitor behind HTTP basic auth, Prometheus metrics (optionally behind
  * a bearer token), and liveness. None of them is open to anyone without credentials, except
- * liveness and metrics when no METRICS_TOKEN is set (metrics carry no user data).
+ * liveness, and metrics outside production when no METRICS_TOKEN is set (metrics carry no user data).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { monitor } from "@colyseus/monitor";
 import express, { type Request, type RequestHandler, type Router } from "express";
 import type { Config } from "../config.js";
+import { policy } from "../content/policy.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { HttpError, route } from "./errors.js";
@@ -29,9 +30,32 @@ export function isAdmin(req: Request, config: Pick<Config, "admin">): boolean {
   return userOk && passOk;
 }
 
+/**
+ * Failed admin logins per address: past `policy.adminAuth.failures` within the window, the address
+ * is locked out (429, even with the right credentials) until the window passes. Per process.
+ */
+function adminLockout(): { locked(ip: string, now: number): boolean; failed(ip: string, now: number): void } {
+  const { failures, windowMs } = policy.adminAuth;
+  const seen = new Map<string, number[]>();
+  const recent = (ip: string, now: number) => (seen.get(ip) ?? []).filter((at) => now - at < windowMs);
+  return {
+    locked: (ip, now) => recent(ip, now).length >= failures,
+    failed(ip, now) {
+      seen.set(ip, [...recent(ip, now), now]);
+      if (seen.size > 10_000) for (const [k, v] of seen) if (now - v[v.length - 1] >= windowMs) seen.delete(k);
+    },
+  };
+}
+
 function requireAdmin(services: Services): RequestHandler {
+  const lockout = adminLockout();
   return (req, res, next) => {
+    const ip = req.ip ?? "unknown";
+    const now = Date.now();
+    if (lockout.locked(ip, now))
+      return next(new HttpError(429, HttpErrorCode.RateLimited, "too many failed admin logins; wait a minute"));
     if (isAdmin(req, services.config)) return next();
+    lockout.failed(ip, now);
     services.security.signal("auth_failure", { room: "http", world: "-", path: req.baseUrl || req.path, ip: req.ip });
     res.set("WWW-Authenticate", 'Basic realm="Realmgate admin", charset="UTF-8"');
     next(new HttpError(401, HttpErrorCode.AuthUnauthorized, "admin credentials required"));
@@ -49,9 +73,10 @@ export function adminRoutes(services: Services): Router {
   router.get(
     "/metrics",
     route(async (req, res) => {
-      if (config.metricsToken) {
+      // In production the metrics are never open: without a token nobody passes.
+      if (config.metricsToken || config.production) {
         const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
-        if (!sameSecret(token, config.metricsToken))
+        if (!config.metricsToken || !sameSecret(token, config.metricsToken))
           throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send Authorization: Bearer <METRICS_TOKEN>");
       }
       res.type(metrics.registry.contentType).send(await metrics.text());

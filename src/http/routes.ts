@@ -32,6 +32,8 @@ const LoginBody = z.object({ username: z.string().max(100), password: z.string()
 const InstancesQuery = z.object({
   room: z.enum(["world", "dungeon"]).default("world"),
   world: z.string().max(64).optional(),
+  /** A kind with a membership option (a dungeon's party) lists only the instances of this one. */
+  party: z.string().max(64).optional(),
 });
 const EventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -172,12 +174,17 @@ export function gameRoutes(services: Services): Router {
     }),
   );
 
-  // Live instances of a room kind across every process, with their player counts.
+  // Live instances of a room kind across every process, with their player counts (to players only).
   router.get(
     "/api/instances",
     route(async (req, res) => {
-      const { room, world } = parse(InstancesQuery, req.query);
-      const listings = await matchMaker.query({ name: room });
+      await requireUser(req);
+      const { room, world, party } = parse(InstancesQuery, req.query);
+      // Where a kind has members (a dungeon's party), a player sees only what it may join.
+      const key = KINDS.find((k) => k.name === room)?.membership;
+      const listings = (await matchMaker.query({ name: room })).filter(
+        (l) => !key || (party !== undefined && (l.metadata as Record<string, unknown> | undefined)?.[key] === party),
+      );
       // A world instance's filter option is `world`, a dungeon's `dungeon`.
       const mapOf = (l: (typeof listings)[number]) =>
         (l.metadata as { world?: string; dungeon?: string } | undefined)?.world ??

@@ -33,6 +33,7 @@ export const dungeonKind: RoomKind<DungeonSim, DungeonCommand, DungeonEvent, Dun
   name: "dungeon",
   joinOptions,
   filterBy: ["dungeon", "party"],
+  membership: "party",
   label: (options) => options.dungeon,
   tickRate: (policy) => policy.dungeonTickRate,
   maxClients: (options, content) => content.dungeons.get(options.dungeon)!.template.maxHeroes,

@@ -38,6 +38,7 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
     level: profile.level,
     device: options.device,
     arrived,
+    lastArrivalAt: profile.arrivedAt ?? 0,
   }),
   join: (sim, actor, join, ctx) => {
     addWalker(sim, actor, join, ctx);
@@ -54,7 +55,13 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
   },
   persist: (sim, sessionId) => {
     const walker = sim.players.get(sessionId);
-    return walker ? { location: { world: sim.world.template.id, x: walker.x, y: walker.y }, hp: walker.hp } : {};
+    return walker
+      ? {
+          location: { world: sim.world.template.id, x: walker.x, y: walker.y },
+          hp: walker.hp,
+          arrivedAt: walker.arrivedAt,
+        }
+      : {};
   },
 
   messages: {

@@ -76,6 +76,7 @@ const profileSchema = new Schema<ProfileDoc>(
     hp: Number,
     inventory: [{ _id: false, item: String, qty: Number }],
     location: { type: new Schema({ world: String, x: Number, y: Number }, { _id: false }), default: null },
+    arrivedAt: Number,
     version: { type: Number, required: true },
     lastOp: String,
     updatedAt: Date,
@@ -241,6 +242,7 @@ export class MongoStore implements Store {
         hp: rest.hp,
         inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })),
         location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
+        ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
         version: rest.version,
       };
     });

@@ -40,6 +40,7 @@ export const HttpErrorCode = {
   AuthInvalidCredentials: "auth/invalid_credentials",
   AuthUsernameTaken: "auth/username_taken",
   NotFound: "http/not_found",
+  TooLarge: "http/too_large",
   ContentNotFound: "content/not_found",
   DependencyDown: "dependency/down",
   Internal: "server/internal",
@@ -54,6 +55,7 @@ export const JoinErrorCode = {
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
+  NotMember: "join/not_member",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 

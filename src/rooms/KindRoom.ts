@@ -256,7 +256,13 @@ export class KindRoom extends Room<{ state: Schema }> {
     const run = this.run();
     const travelled = typeof (authData as AuthData | undefined)?.userId !== "string";
     const auth = travelled ? Traveller.parse(options).traveller : (authData as AuthData);
-    await run.seats.claim(auth.userId, (userId) => this.endUserSession(userId));
+    const key = run.kind.membership;
+    if (key && options[key] !== run.options[key])
+      throw new ServerError(
+        ErrorCode.APPLICATION_ERROR,
+        `${JoinErrorCode.NotMember}: this instance belongs to another ${key}; join with your own`,
+      );
+    await run.seats.vacate(auth.userId, (userId) => this.endUserSession(userId));
     const profile = await run.services.profiles.checkout(auth).catch((err: unknown) => {
       run.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
       throw new ServerError(
@@ -269,6 +275,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       unknown
     >;
     const actor: Actor = { sessionId: client.sessionId, userId: auth.userId, name: auth.name };
+    await run.seats.record(auth.userId);
     const seat = newSeat(client, actor, profile);
     run.seats.add(seat);
     run.closing?.clear();

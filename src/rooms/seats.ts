@@ -79,18 +79,21 @@ export class SeatBook {
   /**
    * One seat per user and room kind: if the user sits in another room of this kind (on any
    * process), `endHere` (in this room) or that room's `endUserSession` ends the earlier session
-   * and saves its profile before this join goes on.
+   * and saves its profile before this join goes on. Records nothing: see `record`.
    */
-  async claim(userId: string, endHere: (userId: string) => Promise<void>): Promise<void> {
-    const key = seatKey(this.kind);
-    const holder = await this.presence.hget(key, userId);
+  async vacate(userId: string, endHere: (userId: string) => Promise<void>): Promise<void> {
+    const holder = await this.presence.hget(seatKey(this.kind), userId);
     if (holder === this.roomId) await endHere(userId);
     else if (holder && (await matchMaker.query({ roomId: holder })).length > 0) {
       await matchMaker.remoteRoomCall(holder, "endUserSession", [userId]).catch((err: unknown) => {
         this.log.warn({ userId, holder, err }, "could not reach the room holding the earlier seat");
       });
     }
-    await this.presence.hset(key, userId, this.roomId);
+  }
+
+  /** Records the user as seated here, once the join has succeeded (a seat grants the room's events). */
+  async record(userId: string): Promise<void> {
+    await this.presence.hset(seatKey(this.kind), userId, this.roomId);
   }
 
   /** Frees the user's claim, unless a later join elsewhere has taken it over meanwhile. */

@@ -60,6 +60,8 @@ export interface WorldJoin {
   device: Device;
   /** Came through a portal: the travel cooldown starts now. */
   arrived: boolean;
+  /** The last arrival through a portal, from the profile (0 = never): its cooldown still runs. */
+  lastArrivalAt: number;
 }
 
 export type WorldCommand =
@@ -120,7 +122,7 @@ export function addWalker(
     moveBudget: 0,
     lastMoveAt: ctx.now,
     lastGatherAt: -Infinity,
-    arrivedAt: join.arrived ? ctx.now : 0,
+    arrivedAt: join.arrived ? ctx.now : join.lastArrivalAt,
   };
   sim.players.set(actor.sessionId, walker);
   return walker;
