@@ -28,6 +28,11 @@ export const RejectCode = {
   TravelUnavailable: "travel/unavailable",
   ChatEmpty: "chat/empty",
   ChatTooLong: "chat/too_long",
+  TurnNotYours: "turn/not_yours",
+  TurnStale: "turn/stale",
+  TurnInvalid: "turn/invalid",
+  MatchNotPlaying: "match/not_playing",
+  MatchSpectator: "match/spectator",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -54,6 +59,7 @@ export const JoinErrorCode = {
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
+  MatchStarted: "match/started",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 
