@@ -2,7 +2,7 @@
  * The one configuration module: environment variables are parsed once, validated with zod,
  * and frozen. Every other module receives a `Config` and never reads `process.env` itself.
  */
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -72,6 +72,12 @@ const EnvSchema = z.object({
   EVENT_TTL: duration("24h", 60, 90 * 86400),
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // One-line values with "\n" escapes (as in a .env file) read as the PEM they spell.
+  MATCH_SIGNING_KEY: z
+    .string()
+    .transform((pem) => pem.replace(/\\n/g, "\n"))
+    .refine(isEd25519Pem, "must be an Ed25519 private key in PKCS#8 PEM (openssl genpkey -algorithm ed25519)")
+    .optional(),
 });
 
 export type Config = Readonly<{
@@ -102,6 +108,8 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
+  matchSigningKey: string;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -120,7 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    const got = present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$/.test(name) ? ` (got "${present[name]}")` : "";
+    const got =
+      present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$|KEY$/.test(name) ? ` (got "${present[name]}")` : "";
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -131,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (production) {
     if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
+    if (!e.MATCH_SIGNING_KEY)
+      throw new ConfigError("Invalid configuration: MATCH_SIGNING_KEY is required when NODE_ENV=production");
     if (!e.ADMIN_USER) {
       throw new ConfigError(
         "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
@@ -145,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     publicAddress: e.PUBLIC_ADDRESS,
     dataDir,
-    jwtSecret: e.JWT_SECRET ?? localSecret(dataDir),
+    jwtSecret: e.JWT_SECRET ?? localSecret(dataDir, "jwt-secret", () => randomBytes(48).toString("base64url")),
     tokenTtlSec: e.TOKEN_TTL,
     redisUrl: e.REDIS_URL,
     mongoUrl: e.MONGO_URL,
@@ -159,15 +170,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTtlSec: e.EVENT_TTL,
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
+    matchSigningKey:
+      e.MATCH_SIGNING_KEY ??
+      localSecret(dataDir, "match-signing-key.pem", () =>
+        generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      ),
   });
 }
 
-/** A development secret, generated on first start and kept so tokens survive restarts. */
-function localSecret(dataDir: string): string {
-  const file = join(dataDir, "jwt-secret");
+function isEd25519Pem(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A development secret, generated on first start and kept so tokens (and match signatures)
+ * survive restarts.
+ */
+function localSecret(dataDir: string, name: string, generate: () => string): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString("base64url");
+  const secret = generate().trim();
   try {
     writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
     chmodSync(file, 0o600);

@@ -36,6 +36,8 @@ export interface Profile {
   hp: number;
   inventory: InventoryEntry[];
   location: Location | null;
+  /** Elo rating from turn-based matches (PROTOCOL §4). */
+  rating: number;
   /**
    * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
    * holding a stale copy (say, a room that lost track of a player who already moved on) fails
@@ -43,6 +45,9 @@ export interface Profile {
    */
   version: number;
 }
+
+/** Every player's Elo rating before its first match. */
+export const START_RATING = 1200;
 
 /** The profile a new player starts with. */
 export function newProfile(account: Pick<Account, "userId" | "name">, hp: number): Profile {
@@ -55,6 +60,7 @@ export function newProfile(account: Pick<Account, "userId" | "name">, hp: number
     hp,
     inventory: [],
     location: null,
+    rating: START_RATING,
     version: 0,
   };
 }

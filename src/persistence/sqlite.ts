@@ -6,15 +6,20 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import * as matches from "./sqlite-matches.js";
 import {
   StaleProfileError,
   StoreUnavailableError,
   UsernameTakenError,
   type Account,
   type GameEvent,
+  type MatchRecord,
+  type MatchSummary,
   type NewAccount,
   type Profile,
   type Store,
+  type StoredMatch,
+  type Tx,
 } from "./store.js";
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. */
@@ -42,6 +47,7 @@ const MIGRATIONS = [
      PRIMARY KEY (room_id, seq)
    ) WITHOUT ROWID;
    CREATE INDEX events_at ON events (at);`,
+  matches.MATCH_MIGRATION,
 ];
 
 interface AccountRow {
@@ -205,6 +211,26 @@ export class SqliteStore implements Store {
     return guard(() => {
       return Number(this.db.prepare("DELETE FROM events WHERE at < ?").run(before).changes);
     });
+  }
+
+  async saveMatch(record: MatchRecord): Promise<void> {
+    return guard(() => this.transaction(() => matches.saveMatch(this.db, record)));
+  }
+
+  async appendMatchTx(tx: Tx): Promise<void> {
+    return guard(() => matches.appendMatchTx(this.db, tx));
+  }
+
+  async rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number> {
+    return guard(() => matches.rollbackMatchTxs(this.db, matchId, to, at));
+  }
+
+  async loadMatch(matchId: string): Promise<StoredMatch | null> {
+    return guard(() => matches.loadMatch(this.db, matchId));
+  }
+
+  async matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
+    return guard(() => matches.matchesOf(this.db, userId, limit));
   }
 
   private transaction(work: () => void): void {

@@ -60,6 +60,7 @@ export const JoinErrorCode = {
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
   MatchStarted: "match/started",
+  MatchFull: "match/full",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 

@@ -256,6 +256,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     const run = this.run();
     const travelled = typeof (authData as AuthData | undefined)?.userId !== "string";
     const auth = travelled ? Traveller.parse(options).traveller : (authData as AuthData);
+    const joinOptions = run.kind.joinOptions(run.services.content).parse({ ...run.options, ...options }) as Record<
+      string,
+      unknown
+    >;
+    const admitted = run.kind.admit?.(run.sim, joinOptions) ?? { ok: true };
+    if (!admitted.ok) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${admitted.code}: ${admitted.message}`);
     await run.seats.claim(auth.userId, (userId) => this.endUserSession(userId));
     const profile = await run.services.profiles.checkout(auth).catch((err: unknown) => {
       run.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
@@ -264,10 +270,6 @@ export class KindRoom extends Room<{ state: Schema }> {
         `${JoinErrorCode.StoreUnavailable}: your profile cannot be loaded right now; try again shortly`,
       );
     });
-    const joinOptions = run.kind.joinOptions(run.services.content).parse({ ...run.options, ...options }) as Record<
-      string,
-      unknown
-    >;
     const actor: Actor = { sessionId: client.sessionId, userId: auth.userId, name: auth.name };
     const seat = newSeat(client, actor, profile);
     run.seats.add(seat);
@@ -306,6 +308,17 @@ export class KindRoom extends Room<{ state: Schema }> {
     seat.reconnection = this.allowReconnection(client, run.services.config.reconnectSec);
     // Refused outright while the room is disposing (a shutdown); then onLeave follows as usual.
     seat.reconnection.catch(() => undefined);
+    this.connection(seat, run.kind.drop);
+  }
+
+  /** Tells the kind that a seat's connection dropped or came back. */
+  private connection(seat: Seat, hook: AnyKind["drop"]): void {
+    if (!hook) return;
+    const run = this.run();
+    const ctx = this.ctx(this.now());
+    const actor: Actor = { sessionId: seat.sessionId, userId: seat.userId, name: seat.name };
+    this.react(hook(run.sim, actor, ctx), ctx);
+    run.kind.state.sync(run.sim, this.state, run.clock.tick);
   }
 
   override onReconnect(client: Client): void {
@@ -317,6 +330,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     run.telemetry.countBytes(client);
     run.interest?.rebind(client.sessionId, client);
     run.telemetry.reconnected();
+    this.connection(seat, run.kind.reconnect);
     run.log.info({ sessionId: seat.sessionId, tick: run.clock.tick }, "reconnected");
   }
 
@@ -542,6 +556,10 @@ export class KindRoom extends Room<{ state: Schema }> {
     lock: () => {
       void this.lock();
     },
+    unlist: () => {
+      void this.setPrivate(true);
+    },
+    sign: (data) => this.run().services.matchSigner.sign(data),
   };
 
   /**

@@ -8,8 +8,11 @@
  * check a chain; see src/rules/match-chain.ts.
  */
 import { createHash } from "node:crypto";
+import type { Action, MatchStatus, Tx, TxBody, UnsignedTx } from "../domain/match.js";
 import { refuse, type Verdict } from "../domain/result.js";
 import { RejectCode } from "../protocol/codes.js";
+
+export type { Action, MatchStatus, Tx, TxBody, UnsignedTx };
 
 // --- the mode (content) ----------------------------------------------------------------------
 
@@ -50,9 +53,6 @@ export function canonicalJson(value: unknown): string {
 export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
 
 // --- the board ---------------------------------------------------------------------------------
-
-export type Action =
-  { type: "build"; building: string; x: number; y: number } | { type: "demolish"; x: number; y: number };
 
 export interface Tile {
   x: number;
@@ -154,29 +154,12 @@ export function playTurn(board: Board, mode: MatchMode, actions: readonly Action
 
 // --- the transaction chain ----------------------------------------------------------------------
 
-/** A transaction as hashed: everything but `hash` and `sig`. */
-export interface TxBody {
-  index: number;
-  matchId: string;
-  player: string;
-  actions: Action[];
-  timeout: boolean;
-  prev: string;
-  stateHash: string;
-  at: number;
-}
-
-export type UnsignedTx = TxBody & { hash: string };
-export type Tx = UnsignedTx & { sig: string };
-
 export const txHash = (body: TxBody): string => {
   const { index, matchId, player, actions, timeout, prev, stateHash, at } = body;
   return sha256Hex(canonicalJson({ index, matchId, player, actions, timeout, prev, stateHash, at }));
 };
 
 // --- the match ---------------------------------------------------------------------------------
-
-export type MatchStatus = "lobby" | "playing" | "finished" | "aborted";
 
 export interface MatchPlayerSim {
   sessionId: string;
