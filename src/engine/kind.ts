@@ -13,6 +13,7 @@ import type { Content } from "../content/index.js";
 import type { Policy, RateClass } from "../content/policy.js";
 import type { Profile } from "../domain/profile.js";
 import type { Verdict } from "../domain/result.js";
+import type { Store } from "../persistence/store.js";
 import type { JoinErrorCode } from "../protocol/codes.js";
 import type { Rng } from "../domain/rng.js";
 
@@ -76,6 +77,11 @@ export interface Outbox {
   lock(): void;
   /** Matchmaking stops offering the room; it can still be joined by id (a match under way). */
   unlist(): void;
+  /**
+   * A write to the store, queued behind this room's earlier writes so they land in order; a
+   * failure is logged and the queue goes on. `roomId` is the room's own id.
+   */
+  save(write: (store: Store, roomId: string) => Promise<unknown>): void;
   /** Signs `data` (UTF-8) with the server's key: Ed25519, base64url; the same in every process. */
   sign(data: string): string;
 }
@@ -134,6 +140,11 @@ export interface RoomKind<Sim, Command, Event, State, Join, Options extends Reco
   /** The player came back within the reconnection window. */
   reconnect?(sim: Sim, actor: Actor, ctx: Ctx): Event[];
   apply(sim: Sim, actor: Actor, command: Command, ctx: Ctx): Applied<Event>;
+  /**
+   * An operator's command from an admin route (e.g. a match rollback), reaching the room through
+   * `KindRoom.operate` on whichever process holds it. Its payload is checked by the kind.
+   */
+  operate?(sim: Sim, op: string, payload: unknown, ctx: Ctx): Applied<Event>;
   step?(sim: Sim, ctx: Ctx): Event[];
   /** Profile fields the simulation owns for a seated body (position, hp), saved as play goes. */
   persist?(sim: Sim, sessionId: string): Partial<Profile>;

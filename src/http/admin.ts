@@ -29,7 +29,8 @@ export function isAdmin(req: Request, config: Pick<Config, "admin">): boolean {
   return userOk && passOk;
 }
 
-function requireAdmin(services: Services): RequestHandler {
+/** Lets admins through (HTTP basic auth); answers 401 to anyone else. */
+export function requireAdmin(services: Services): RequestHandler {
   return (req, res, next) => {
     if (isAdmin(req, services.config)) return next();
     services.security.signal("auth_failure", { room: "http", world: "-", path: req.baseUrl || req.path, ip: req.ip });

@@ -8,7 +8,10 @@ import type { Content } from "../content/index.js";
 import { policy } from "../content/policy.js";
 import { START_RATING } from "../domain/profile.js";
 import { message, type Outbox, type RoomKind } from "../engine/kind.js";
-import { JoinErrorCode } from "../protocol/codes.js";
+import { z } from "zod";
+import type { MatchRecord } from "../domain/match.js";
+import { refuse } from "../domain/result.js";
+import { JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import {
   addPlayer,
   applyMatch,
@@ -20,6 +23,9 @@ import {
   setConnected,
   stepMatch,
   turnSession,
+  rollback,
+  standings,
+  winnerOf,
   type MatchCommand,
   type MatchEvent,
   type MatchSim,
@@ -36,6 +42,30 @@ const joinOptions = (content: Content) =>
 
 const signed = (tx: UnsignedTx, out: Outbox): Tx => ({ ...tx, sig: out.sign(tx.hash) });
 
+/** The rollback route's payload. */
+const Rollback = z.object({ to: z.number().int().min(0) });
+
+/** The match as history shows it; players in turn order. */
+function record(sim: MatchSim, roomId: string): MatchRecord {
+  const top = sim.status === "finished" ? winnerOf(sim) : null;
+  return {
+    matchId: sim.matchId,
+    mode: sim.mode.id,
+    status: sim.status,
+    players: standings(sim),
+    winner: top,
+    startedAt: sim.startedAt,
+    endedAt: sim.endedAt,
+    roomId,
+  };
+}
+
+/** Writes the record as it is now; the queue keeps it behind the writes before it. */
+const saveRecord = (sim: MatchSim, out: Outbox) => {
+  const now = record(sim, "");
+  out.save((store, roomId) => store.saveMatch({ ...now, roomId }));
+};
+
 export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState, Join, MatchJoinOptions> = {
   name: "match",
   joinOptions,
@@ -44,7 +74,7 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
   tickRate: (p) => p.matchTickRate,
   maxClients: (options, content) => content.matchModes.get(options.mode)!.maxPlayers + policy.matchMaxSpectators,
 
-  create: (options, ctx) => createMatch(ctx.content.matchModes.get(options.mode)!, randomUUID()),
+  create: (options, ctx) => createMatch(ctx.content.matchModes.get(options.mode)!, randomUUID(), options.code),
   admit(sim, options) {
     if (options.spectate) {
       return sim.spectators.size < policy.matchMaxSpectators
@@ -74,6 +104,13 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
     return [];
   },
   apply: (sim, actor, command, ctx) => applyMatch(sim, actor.sessionId, command, ctx.now),
+  operate(sim, op, payload, ctx) {
+    const parsed = Rollback.safeParse(payload);
+    if (op !== "rollback" || !parsed.success)
+      return { verdict: refuse(RejectCode.InputInvalid, "the only operator command is rollback {to}"), events: [] };
+    const result = rollback(sim, parsed.data.to, ctx.now);
+    return result.ok ? { verdict: { ok: true }, events: result.events } : { verdict: result, events: [] };
+  },
   step: (sim, ctx) => stepMatch(sim, ctx.now),
 
   messages: {
@@ -126,19 +163,25 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
     maxSpectators: ctx.policy.matchMaxSpectators,
   }),
 
-  react(event, out) {
+  react(event, out, sim) {
     switch (event.type) {
-      case "tx":
-        out.broadcast("tx", signed(event.tx, out));
-        out.record("tx", { index: event.tx.index, hash: event.tx.hash });
+      case "tx": {
+        const tx = signed(event.tx, out);
+        out.broadcast("tx", tx);
+        out.record("tx", { index: tx.index, hash: tx.hash });
+        saveRecord(sim, out);
+        out.save((store) => store.appendMatchTx(tx));
         break;
+      }
       case "chain":
         out.send(event.sessionId, "chain", { txs: event.txs.map((tx) => signed(tx, out)) });
         break;
       case "started":
         out.record("started", { at: event.at, players: event.players });
-        // A public match leaves matchmaking once it plays; spectators still join it by id.
-        out.unlist();
+        saveRecord(sim, out);
+        // A public match leaves matchmaking once it plays (spectators still join it by id); a
+        // private one stays findable by its code, for spectators and for `match/started`.
+        if (!sim.code) out.unlist();
         break;
       case "finished": {
         const { winner, scores, ratings } = event;
@@ -146,15 +189,19 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
           out.profile(sessionId, (p) => (p.rating = rating), { urgent: true });
         out.broadcast("finished", { winner, scores, ratings });
         out.record("finished", { winner, scores, ratings });
+        saveRecord(sim, out);
         break;
       }
       case "aborted":
         out.broadcast("aborted", { at: event.at });
         out.record("aborted", { at: event.at });
+        saveRecord(sim, out);
         break;
       case "rollback":
         out.broadcast("rollback", { to: event.to, chainHead: event.chainHead });
         out.record("rollback", { to: event.to, chainHead: event.chainHead, cut: event.cut });
+        out.save((store) => store.rollbackMatchTxs(sim.matchId, event.to, event.at));
+        saveRecord(sim, out);
         break;
     }
   },

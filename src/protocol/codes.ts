@@ -46,6 +46,8 @@ export const HttpErrorCode = {
   AuthUsernameTaken: "auth/username_taken",
   NotFound: "http/not_found",
   ContentNotFound: "content/not_found",
+  MatchNotFound: "match/not_found",
+  MatchNotPlaying: "match/not_playing",
   DependencyDown: "dependency/down",
   Internal: "server/internal",
 } as const;

@@ -174,6 +174,8 @@ export interface MatchPlayerSim {
 
 export interface MatchSim {
   matchId: string;
+  /** A private match's code; "" for a public lobby. */
+  code: string;
   mode: MatchMode;
   status: MatchStatus;
   /** Seated players by sessionId, in join order. */
@@ -211,7 +213,7 @@ export type MatchEvent =
       bySession: Record<string, number>;
     }
   | { type: "aborted"; at: number }
-  | { type: "rollback"; to: number; chainHead: string; cut: number }
+  | { type: "rollback"; to: number; chainHead: string; cut: number; at: number }
   | { type: "chain"; sessionId: string; txs: UnsignedTx[] };
 
 export type MatchCommand =
@@ -223,9 +225,10 @@ export type MatchCommand =
 export const RATING_K = 32;
 export const START_RATING = 1200;
 
-export function createMatch(mode: MatchMode, matchId: string): MatchSim {
+export function createMatch(mode: MatchMode, matchId: string, code = ""): MatchSim {
   return {
     matchId,
+    code,
     mode,
     status: "lobby",
     players: new Map(),
@@ -380,21 +383,29 @@ function commit(sim: MatchSim, board: Board, actions: Action[], timeout: boolean
   return events;
 }
 
+/** A forfeited player stays seated as a loser: it ranks below everyone who played on. */
+const rankOf = (sim: MatchSim, p: MatchPlayerSim) => (p.forfeited ? -1 : score(sim, p.userId));
+
+/** The userId with the top rank, or null for a tie at the top. */
+export function winnerOf(sim: MatchSim): string | null {
+  const players = [...sim.players.values()];
+  const top = Math.max(...players.map((p) => rankOf(sim, p)));
+  const leaders = players.filter((p) => rankOf(sim, p) === top);
+  return leaders.length === 1 ? leaders[0].userId : null;
+}
+
 function finish(sim: MatchSim, now: number): MatchEvent[] {
   sim.status = "finished";
   sim.endedAt = now;
   const players = [...sim.players.values()];
-  // A forfeited player stays seated as a loser: it ranks below everyone who played on.
-  const rank = (p: MatchPlayerSim) => (p.forfeited ? -1 : score(sim, p.userId));
-  const top = Math.max(...players.map(rank));
-  const leaders = players.filter((p) => rank(p) === top);
+  const rank = (p: MatchPlayerSim) => rankOf(sim, p);
   const after = elo(players.map((p) => ({ id: p.userId, rating: p.rating, rank: rank(p) })));
   const ratings = players.map((p) => ({ userId: p.userId, before: p.rating, after: after.get(p.userId)! }));
   return [
     {
       type: "finished",
       at: now,
-      winner: leaders.length === 1 ? leaders[0].userId : null,
+      winner: winnerOf(sim),
       scores: standings(sim),
       ratings,
       bySession: Object.fromEntries(players.map((p) => [p.sessionId, after.get(p.userId)!])),
@@ -435,5 +446,5 @@ export function rollback(sim: MatchSim, to: number, now: number): Verdict<{ even
   const cut = sim.chain.splice(to);
   sim.board = board;
   sim.turnEndsAt = now + sim.mode.turnSeconds * 1000;
-  return { ok: true, cut, events: [{ type: "rollback", to, chainHead: chainHead(sim), cut: cut.length }] };
+  return { ok: true, cut, events: [{ type: "rollback", to, chainHead: chainHead(sim), cut: cut.length, at: now }] };
 }
