@@ -140,13 +140,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (production) {
     if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
-    if (!e.MATCH_SIGNING_KEY)
-      throw new ConfigError("Invalid configuration: MATCH_SIGNING_KEY is required when NODE_ENV=production");
     if (!e.ADMIN_USER) {
       throw new ConfigError(
         "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
       );
     }
+    if (!e.MATCH_SIGNING_KEY)
+      throw new ConfigError("Invalid configuration: MATCH_SIGNING_KEY is required when NODE_ENV=production");
   }
 
   const dataDir = resolve(e.DATA_DIR);

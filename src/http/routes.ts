@@ -31,7 +31,7 @@ const GuestBody = z.object({ name: DisplayName.optional() });
 const Credentials = z.object({ username: Username, password: Password });
 const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
 const InstancesQuery = z.object({
-  room: z.enum(["world", "dungeon"]).default("world"),
+  room: z.enum(["world", "dungeon", "match"]).default("world"),
   world: z.string().max(64).optional(),
 });
 const EventsQuery = z.object({
