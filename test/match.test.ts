@@ -283,3 +283,99 @@ describe("match room", function () {
     await Promise.all([a, b].map((s) => s.room.leave()));
   });
 });
+
+describe("match history and the reconnection window", function () {
+  this.timeout(60_000);
+
+  async function seat(app: TestApp, code: string, user?: { token: string; userId: string; name: string }) {
+    user ??= await guest(app);
+    const room = await sdk(app, user.token).joinOrCreate("match", { mode: "quick", code });
+    for (const type of ["welcome", "reject", "tx", "finished", "chain", "rollback", "aborted"])
+      room.onMessage(type, () => undefined);
+    return { room, user, welcome: await nextMessage(room, "welcome") };
+  }
+
+  async function started(app: TestApp) {
+    const code = `r-${Math.random()}`;
+    const a = await seat(app, code);
+    const b = await seat(app, code);
+    a.room.send("ready", { seq: 1, ready: true });
+    b.room.send("ready", { seq: 1, ready: true });
+    await until(a.room, () => a.room.state.status === "playing");
+    return { a, b };
+  }
+
+  /** Drops `s` for good: no reconnection, so its seat is held for the window and then given up. */
+  const drop = (s: { room: Room }) => {
+    s.room.reconnection.enabled = false;
+    (s.room.connection as any).transport.ws.close();
+  };
+
+  it("a player gone past the window forfeits; before the first turn, the match is aborted", async () => {
+    const app = await startApp({ RECONNECT_SECONDS: "1" }, { matchModes: [quick] });
+    try {
+      const early = await started(app);
+      const aborted = nextMessage(early.b.room, "aborted", 10_000);
+      drop(early.a);
+      await until(early.b.room, () => early.b.room.state.players.get(early.a.room.sessionId)?.connected === false);
+      assert.equal(typeof (await aborted).at, "number");
+      await until(early.b.room, () => early.b.room.state.status === "aborted");
+
+      const { a, b } = await started(app);
+      const tx = nextMessage<Tx>(b.room, "tx");
+      a.room.send("turn", { seq: 2, prev: "", actions: [] });
+      await tx;
+      const finished = nextMessage(b.room, "finished", 10_000);
+      drop(a);
+      await until(b.room, () => b.room.state.players.get(a.room.sessionId)?.connected === false, 5000, "dropped");
+      // With one player left once the window has passed, the match ends.
+      const result = await finished;
+      assert.equal(result.winner, b.user.userId);
+      await until(b.room, () => b.room.state.status === "finished");
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it("keeps the history and the ratings across a restart", async () => {
+    const first = await startApp({}, { matchModes: [quick] });
+    const { a, b } = await started(first);
+    const matchId: string = a.welcome.matchId;
+    const finished = nextMessage(a.room, "finished");
+    let head = "";
+    for (let i = 0; i < quick.rounds * 2; i++) {
+      const s = i % 2 === 0 ? a : b;
+      const tx = nextMessage<Tx>(s.room, "tx", 5000, (t) => t.index === i + 1);
+      s.room.send("turn", {
+        seq: i + 2,
+        prev: head,
+        actions: i === 1 ? [{ type: "build", building: "chapel", x: 0, y: 0 }] : [],
+      });
+      // The next player builds on the head it got; both receive every tx.
+      head = (await tx).hash;
+    }
+    const result = await finished;
+    await Promise.all([a.room.leave(), b.room.leave()]);
+    const before = (await http(first, "GET", `/api/matches/${matchId}`)).body;
+    await first.stop({ keepData: true });
+
+    const second = await startApp({ DATA_DIR: first.dataDir }, { matchModes: [quick] });
+    try {
+      const after = (await http(second, "GET", `/api/matches/${matchId}`)).body;
+      assert.deepEqual(after, before);
+      assert.equal(after.chain.length, quick.rounds * 2);
+      const key = matchPublicKey((await http(second, "GET", "/api/matches/key")).body);
+      assert.ok(verifyChain(after.chain, { mode: quick, players: [a.user.userId, b.user.userId], key }).ok);
+      const rating = result.ratings.find((r: any) => r.userId === b.user.userId).after;
+      assert.ok(rating > 1200);
+      assert.equal((await http(second, "GET", "/api/me", undefined, b.user.token)).body.rating, rating);
+      const mine = (await http(second, "GET", "/api/me/matches", undefined, b.user.token)).body;
+      assert.deepEqual(
+        mine.map((m: any) => [m.matchId, m.status, m.rank]),
+        [[matchId, "finished", 1]],
+      );
+    } finally {
+      await second.stop();
+    }
+  });
+});
