@@ -46,7 +46,7 @@ const signed = (tx: UnsignedTx, out: Outbox): Tx => ({ ...tx, sig: out.sign(tx.h
 const Rollback = z.object({ to: z.number().int().min(0) });
 
 /** The match as history shows it; players in turn order. */
-function record(sim: MatchSim, roomId: string): MatchRecord {
+function record(sim: MatchSim): Omit<MatchRecord, "roomId"> {
   const top = sim.status === "finished" ? winnerOf(sim) : null;
   return {
     matchId: sim.matchId,
@@ -56,13 +56,12 @@ function record(sim: MatchSim, roomId: string): MatchRecord {
     winner: top,
     startedAt: sim.startedAt,
     endedAt: sim.endedAt,
-    roomId,
   };
 }
 
 /** Writes the record as it is now; the queue keeps it behind the writes before it. */
 const saveRecord = (sim: MatchSim, out: Outbox) => {
-  const now = record(sim, "");
+  const now = record(sim);
   out.save((store, roomId) => store.saveMatch({ ...now, roomId }));
 };
 

@@ -342,8 +342,10 @@ export class KindRoom extends Room<{ state: Schema }> {
   private connection(seat: Seat, hook: "drop" | "reconnect"): void {
     const run = this.run();
     if (!run.kind[hook]) return;
-    const ctx = this.ctx(this.now());
+    const now = this.now();
+    const ctx = this.ctx(now);
     const actor: Actor = { sessionId: seat.sessionId, userId: seat.userId, name: seat.name };
+    this.logReplay(hook, { tick: run.clock.tick, at: now, actor });
     this.react(run.kind[hook]?.(run.sim, actor, ctx) ?? [], ctx);
     run.kind.state.sync(run.sim, this.state, run.clock.tick);
   }
@@ -436,7 +438,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     const ctx = this.ctx(now);
     const { verdict, events } = run.kind.operate(run.sim, op, payload, ctx);
     if (!verdict.ok) return verdict;
-    this.logReplay("op", { tick: run.clock.tick, at: now, op, payload });
+    this.logReplay("op", { tick: run.clock.tick, at: now, name: op, payload });
     this.react(events, ctx);
     run.kind.state.sync(run.sim, this.state, run.clock.tick);
     run.log.info({ op, tick: run.clock.tick }, "operator command applied");
