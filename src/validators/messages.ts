@@ -42,7 +42,11 @@ export const Ready = z.object({ seq, ready: z.boolean() });
 /** `prev` is a hex SHA-256, or "" before the first transaction. */
 export const Turn = z.object({ seq, prev: z.string().max(64), actions: z.array(MatchAction).max(5) });
 export const Forfeit = z.object({ seq });
-export const ChainRequest = z.object({ seq, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0) });
+/** A request rather than an action: the contract writes it without `seq`, which it may still carry. */
+export const ChainRequest = z.object({
+  seq: seq.optional(),
+  after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
 
 export const MatchJoinOptions = z.object({
   mode: id.default("hamlet"),
