@@ -1,3 +1,4 @@
+import { createHash, createPrivateKey } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -44,6 +45,7 @@ export class ServerProcess {
         JWT_SECRET: "local-process-secret-".padEnd(48, "x"),
         ADMIN_USER: "admin",
         ADMIN_PASSWORD: "local-process-password",
+        MATCH_SIGNING_KEY: testSigningKey(),
         AUTH_RATE_PER_MIN: "0",
         LOG_LEVEL: "info",
         ...this.env,
@@ -74,4 +76,18 @@ export class ServerProcess {
       this.child.kill(signal);
     });
   }
+}
+
+/**
+ * A fixed Ed25519 key (PKCS#8 PEM) for local processes and tests: every process started here signs
+ * match transactions with it, as every process of a cluster must. Never use it in production.
+ */
+export function testSigningKey(seed = "realmgate-local-match-signing-key"): string {
+  const der = Buffer.concat([
+    Buffer.from("302e020100300506032b657004220420", "hex"), // PKCS#8 header of a 32-byte Ed25519 seed
+    createHash("sha256").update(seed).digest(),
+  ]);
+  return createPrivateKey({ key: der, format: "der", type: "pkcs8" })
+    .export({ type: "pkcs8", format: "pem" })
+    .toString();
 }

@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import type { ConfigOptions } from "@colyseus/tools";
 import { defineServer, LocalDriver, LocalPresence, type Server } from "@colyseus/core";
 import { WebSocketTransport } from "@colyseus/ws-transport";
+import { createMatchSigner } from "./auth/match-key.js";
 import { Tokens } from "./auth/tokens.js";
 import { redactUrl, type Config } from "./config.js";
 import { loadContent } from "./content/index.js";
@@ -71,6 +72,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     redis,
     sequences: new Sequences(redis),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
+    matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,
     metrics,
     security: new SecuritySignals(metrics, log.child({ component: "security" })),

@@ -2,7 +2,7 @@
  * The one configuration module: environment variables are parsed once, validated with zod,
  * and frozen. Every other module receives a `Config` and never reads `process.env` itself.
  */
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -90,6 +90,12 @@ const EnvSchema = z.object({
         ),
       ),
     ),
+  // One-line values with "\n" escapes (as in a .env file) read as the PEM they spell.
+  MATCH_SIGNING_KEY: z
+    .string()
+    .transform((pem) => pem.replace(/\\n/g, "\n"))
+    .refine(isEd25519Pem, "must be an Ed25519 private key in PKCS#8 PEM (openssl genpkey -algorithm ed25519)")
+    .optional(),
 });
 
 export type Config = Readonly<{
@@ -124,6 +130,8 @@ export type Config = Readonly<{
   metricsToken: string | undefined;
   /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
   corsOrigins: readonly string[];
+  /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
+  matchSigningKey: string;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -143,7 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
     const got =
-      present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$|_URL$/.test(name) ? ` (got "${present[name]}")` : "";
+      present[name] !== undefined && !/SECRET|PASSWORD|TOKEN$|KEY$|_URL$/.test(name) ? ` (got "${present[name]}")` : "";
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -162,6 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         "Invalid configuration: ADMIN_USER and ADMIN_PASSWORD are required when NODE_ENV=production",
       );
     }
+    if (!e.MATCH_SIGNING_KEY)
+      throw new ConfigError("Invalid configuration: MATCH_SIGNING_KEY is required when NODE_ENV=production");
   }
 
   if (production) {
@@ -177,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     publicAddress: e.PUBLIC_ADDRESS,
     dataDir,
-    jwtSecret: e.JWT_SECRET ?? localSecret(dataDir),
+    jwtSecret: e.JWT_SECRET ?? localSecret(dataDir, "jwt-secret", () => randomBytes(48).toString("base64url")),
     tokenTtlSec: e.TOKEN_TTL,
     redisUrl: e.REDIS_URL,
     mongoUrl: e.MONGO_URL,
@@ -193,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    matchSigningKey:
+      e.MATCH_SIGNING_KEY ??
+      localSecret(dataDir, "match-signing-key.pem", () =>
+        generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      ),
   });
 }
 
@@ -221,12 +236,23 @@ function refuseWeak(name: string, secret: string, minBits: number): void {
     );
 }
 
-/** A development secret, generated on first start and kept so tokens survive restarts. */
-function localSecret(dataDir: string): string {
-  const file = join(dataDir, "jwt-secret");
+function isEd25519Pem(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A development secret, generated on first start and kept so tokens (and match signatures)
+ * survive restarts.
+ */
+function localSecret(dataDir: string, name: string, generate: () => string): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // private to the server (a new DATA_DIR only)
-  const secret = randomBytes(48).toString("base64url");
+  const secret = generate().trim();
   try {
     writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
     chmodSync(file, 0o600);

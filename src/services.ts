@@ -2,6 +2,7 @@ import type { matchMaker, Presence } from "@colyseus/core";
 import type { RedisCluster, Sequences } from "./cluster/redis.js";
 
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
+import type { MatchSigner } from "./auth/match-key.js";
 import type { Tokens } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import type { Content } from "./content/index.js";
@@ -31,6 +32,8 @@ export interface Services {
   redis: RedisCluster | undefined;
   sequences: Sequences;
   tokens: Tokens;
+  /** Signs match transactions (MATCH_SIGNING_KEY). */
+  matchSigner: MatchSigner;
   content: Content;
   metrics: Metrics;
   security: SecuritySignals;

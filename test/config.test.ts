@@ -1,3 +1,5 @@
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { testSigningKey } from "../bench/server-process.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,18 +81,22 @@ describe("config", () => {
       () => loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET }),
       /ADMIN_USER and ADMIN_PASSWORD are required/,
     );
-    const c = loadConfig({
+    const production = {
       NODE_ENV: "production",
       JWT_SECRET: SECRET,
       ADMIN_USER: "admin",
       ADMIN_PASSWORD: "a-long-password",
-    });
+    };
+    assert.throws(() => loadConfig(production), /Invalid configuration: MATCH_SIGNING_KEY is required/);
+    const key = testSigningKey();
+    const c = loadConfig({ ...production, MATCH_SIGNING_KEY: key });
+    assert.equal(c.matchSigningKey, key);
     assert.equal(c.production, true);
     assert.deepEqual(c.admin, { user: "admin", password: "a-long-password" });
   });
 
   it("refuses weak production secrets, in one line", () => {
-    const prod = { NODE_ENV: "production", ADMIN_USER: "admin" };
+    const prod = { NODE_ENV: "production", ADMIN_USER: "admin", MATCH_SIGNING_KEY: testSigningKey() };
     assert.throws(
       () => loadConfig({ ...prod, JWT_SECRET: "a".repeat(32), ADMIN_PASSWORD: "a-long-password" }),
       /^ConfigError: Invalid configuration: JWT_SECRET is too weak for production \(about 0 bits of entropy; at least 100 needed\)$/,
@@ -106,6 +112,26 @@ describe("config", () => {
     );
     // Development and tests take what they are given.
     assert.equal(loadConfig({ DATA_DIR: tmp(), JWT_SECRET: "a".repeat(32) }).jwtSecret, "a".repeat(32));
+  });
+
+  it("takes an Ed25519 MATCH_SIGNING_KEY, also with \\n escapes, and names it (never its value) when it is not one", () => {
+    const key = testSigningKey();
+    assert.equal(loadConfig({ DATA_DIR: tmp(), MATCH_SIGNING_KEY: key.replace(/\n/g, "\\n") }).matchSigningKey, key);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" });
+    for (const bad of ["not a key", rsa.toString()])
+      assert.throws(
+        () => loadConfig({ DATA_DIR: tmp(), MATCH_SIGNING_KEY: bad }),
+        /Invalid configuration: MATCH_SIGNING_KEY must be an Ed25519 private key in PKCS#8 PEM [^"]*$/,
+      );
+  });
+
+  it("in development, generates a match signing key once and keeps it in DATA_DIR", () => {
+    const dir = tmp();
+    const first = loadConfig({ DATA_DIR: dir }).matchSigningKey;
+    assert.equal(createPrivateKey(first).asymmetricKeyType, "ed25519");
+    assert.equal(loadConfig({ DATA_DIR: dir }).matchSigningKey, first);
+    assert.equal(statSync(join(dir, "match-signing-key.pem")).mode & 0o777, 0o600);
+    assert.notEqual(loadConfig({ DATA_DIR: tmp() }).matchSigningKey, first);
   });
 
   it("in development, generates a JWT secret once and keeps it in DATA_DIR", () => {

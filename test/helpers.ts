@@ -10,7 +10,7 @@ import type { ColyseusTestServer } from "@colyseus/testing";
 import { Client, type Room } from "@colyseus/sdk";
 import { createApp, createServices } from "../src/app.config.js";
 import { loadConfig } from "../src/config.js";
-import { loadContent } from "../src/content/index.js";
+import { loadContent, type ContentSources } from "../src/content/index.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import { createLogger } from "../src/log.js";
 import type { Services } from "../src/services.js";
@@ -40,7 +40,10 @@ export interface TestApp {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startApp(env: Record<string, string> = {}, worlds?: WorldTemplate[]): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  content?: WorldTemplate[] | ContentSources,
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "realmgate-test-"));
   const port = await freePort();
   const config = loadConfig({
@@ -51,7 +54,7 @@ export async function startApp(env: Record<string, string> = {}, worlds?: WorldT
     AUTH_RATE_PER_MIN: "0",
     ...env,
   });
-  const services = await createServices(config, createLogger(config), loadContent(worlds));
+  const services = await createServices(config, createLogger(config), loadContent(content));
   const colyseus = await boot(createApp(services) as Parameters<typeof boot>[0], port);
   return {
     colyseus,

@@ -67,6 +67,7 @@ describe("HTTP: auth, profile, content, health", () => {
         gold: 0,
         inventory: [],
         location: { world: "meadow", x: 1000, y: 1000 },
+        rating: 1200,
         hp: undefined,
       },
     );

@@ -1,6 +1,7 @@
 /**
  * Security findings, each tried again as an attacker would, over real HTTP against a real server.
  */
+import { testSigningKey } from "../bench/server-process.js";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "mocha";
@@ -173,7 +174,12 @@ describe("security, on servers of their own", function () {
 
   describe("/metrics in production", () => {
     it("is closed without METRICS_TOKEN, and open with it", async () => {
-      const prod = { ...ADMIN, NODE_ENV: "production", JWT_SECRET: "q7Vd0-kE3xZp_9LmT2wRbN8yHc4uJfA6" };
+      const prod = {
+        ...ADMIN,
+        NODE_ENV: "production",
+        JWT_SECRET: "q7Vd0-kE3xZp_9LmT2wRbN8yHc4uJfA6",
+        MATCH_SIGNING_KEY: testSigningKey(),
+      };
       const closed = await startApp(prod);
       try {
         const res = await http(closed, "GET", "/metrics");

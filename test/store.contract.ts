@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { newProfile } from "../src/domain/profile.js";
-import { StaleProfileError, UsernameTakenError, type Store } from "../src/persistence/store.js";
+import {
+  StaleProfileError,
+  UsernameTakenError,
+  type MatchRecord,
+  type Store,
+  type Tx,
+} from "../src/persistence/store.js";
 
 export function storeContract(name: string, open: () => Promise<Store>) {
   describe(`store contract: ${name}`, () => {
@@ -140,6 +146,108 @@ export function storeContract(name: string, open: () => Promise<Store>) {
         (await store.eventsAfter("r", 0, 100)).map((e) => e.type),
         ["new"],
       );
+    });
+
+    describe("matches", () => {
+      const record = (matchId: string, startedAt: number, scores: [string, number][]): MatchRecord => ({
+        matchId,
+        mode: "hamlet",
+        status: "playing",
+        players: scores.map(([userId, score]) => ({ userId, name: userId.toUpperCase(), score })),
+        winner: null,
+        startedAt,
+        endedAt: null,
+        roomId: "room1",
+      });
+      const tx = (matchId: string, index: number, player = "u1"): Tx => ({
+        index,
+        matchId,
+        player,
+        actions: index % 2 ? [{ type: "build", building: "hut", x: index, y: 0 }] : [],
+        timeout: index % 2 === 0,
+        prev: index === 1 ? "" : `h${index - 1}`,
+        stateHash: `s${index}`,
+        at: 1000 + index,
+        hash: `h${index}`,
+        sig: `sig${index}`,
+      });
+
+      it("keeps a match's record and its transactions in order, a retried append once", async () => {
+        const m = randomUUID();
+        await store.saveMatch(
+          record(m, 100, [
+            ["u1", 0],
+            ["u2", 0],
+          ]),
+        );
+        for (const i of [1, 2, 3]) await store.appendMatchTx(tx(m, i));
+        await store.appendMatchTx(tx(m, 2)); // a retry
+        const finished = {
+          ...record(m, 100, [
+            ["u1", 7],
+            ["u2", 9],
+          ]),
+          status: "finished" as const,
+          winner: "u2",
+          endedAt: 200,
+        };
+        await store.saveMatch(finished);
+        const stored = await store.loadMatch(m);
+        assert.deepEqual(stored, { record: finished, chain: [tx(m, 1), tx(m, 2), tx(m, 3)], rolledBack: [] });
+        assert.equal(await store.loadMatch(randomUUID()), null);
+      });
+
+      it("marks the transactions a rollback cuts, keeps them apart, and takes new ones at their indexes", async () => {
+        const m = randomUUID();
+        await store.saveMatch(
+          record(m, 100, [
+            ["u1", 0],
+            ["u2", 0],
+          ]),
+        );
+        for (const i of [1, 2, 3]) await store.appendMatchTx(tx(m, i));
+        assert.equal(await store.rollbackMatchTxs(m, 1, 5000), 2);
+        const replayed = { ...tx(m, 2, "u2"), hash: "other" };
+        await store.appendMatchTx(replayed);
+        const stored = await store.loadMatch(m);
+        assert.deepEqual(stored?.chain, [tx(m, 1), replayed]);
+        assert.deepEqual(stored?.rolledBack, [
+          { ...tx(m, 2), rolledBackAt: 5000 },
+          { ...tx(m, 3), rolledBackAt: 5000 },
+        ]);
+      });
+
+      it("lists a player's matches newest first, with its score and rank", async () => {
+        const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+        await store.saveMatch(
+          record(a, 100, [
+            ["u1", 5],
+            ["u2", 9],
+          ]),
+        );
+        await store.saveMatch(
+          record(b, 300, [
+            ["u1", 9],
+            ["u3", 2],
+          ]),
+        );
+        await store.saveMatch(
+          record(c, 200, [
+            ["u2", 1],
+            ["u3", 2],
+          ]),
+        );
+        const mine = await store.matchesOf("u1", 10);
+        assert.deepEqual(
+          mine.map((s) => [s.matchId, s.score, s.rank, s.mode, s.status, s.endedAt]),
+          [
+            [b, 9, 1, "hamlet", "playing", null],
+            [a, 5, 2, "hamlet", "playing", null],
+          ],
+        );
+        assert.equal((await store.matchesOf("u1", 1)).length, 1);
+        assert.deepEqual(await store.matchesOf("nobody", 10), []);
+      });
     });
 
     it("answers ping while up", async () => {

@@ -7,10 +7,11 @@ import { buildTileMap, isBlockedAt, type TileMap } from "../domain/tilemap.js";
 import * as combat from "./combat.js";
 import type { Ability, CombatStats, EnemyType, LootTable } from "./combat.js";
 import { dungeons as dungeonTemplates, type DungeonTemplate } from "./dungeons.js";
+import { matchModes as matchModeList, type MatchMode } from "./matches.js";
 import { worlds as worldTemplates, type WorldTemplate } from "./worlds.js";
 import { policy } from "./policy.js";
 
-export type { Ability, CombatStats, EnemyType, LootTable, DungeonTemplate, WorldTemplate };
+export type { Ability, CombatStats, EnemyType, LootTable, DungeonTemplate, WorldTemplate, MatchMode };
 
 export interface World {
   template: WorldTemplate;
@@ -32,6 +33,7 @@ export interface Content {
   combatStats: ReadonlyMap<string, CombatStats>;
   enemyTypes: ReadonlyMap<string, EnemyType>;
   lootTables: ReadonlyMap<string, LootTable>;
+  matchModes: ReadonlyMap<string, MatchMode>;
   /** What GET /api/:kind and /api/:kind/:id serve, by kind. */
   catalog: Readonly<Record<string, ReadonlyArray<{ id: string }>>>;
   /** A hash of the catalogue and the policy: a replay log names the content it was recorded with. */
@@ -41,6 +43,7 @@ export interface Content {
 export interface ContentSources {
   worlds?: WorldTemplate[];
   dungeons?: DungeonTemplate[];
+  matchModes?: MatchMode[];
 }
 
 function index<T extends { id: string }>(kind: string, items: readonly T[]): Map<string, T> {
@@ -106,6 +109,13 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
     dungeons.set(template.id, { template, map, openMap });
   }
 
+  const matchModes = index("match mode", src.matchModes ?? matchModeList);
+  for (const mode of matchModes.values()) {
+    index(`building of match mode "${mode.id}"`, mode.buildings);
+    if (mode.minPlayers < 2 || mode.maxPlayers < mode.minPlayers || mode.buildings.length === 0)
+      throw new Error(`content: match mode "${mode.id}" needs 2 <= minPlayers <= maxPlayers and buildings`);
+  }
+
   const catalog = {
     worlds: [...worlds.values()].map((w) => w.template),
     dungeons: [...dungeons.values()].map((d) => d.template),
@@ -113,7 +123,8 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
     "combat-stats": [...combatStats.values()],
     "enemy-types": [...enemyTypes.values()],
     "loot-tables": [...lootTables.values()],
+    "match-modes": [...matchModes.values()],
   };
   const version = createHash("sha256").update(JSON.stringify({ catalog, policy })).digest("hex").slice(0, 16);
-  return { worlds, dungeons, abilities, combatStats, enemyTypes, lootTables, catalog, version };
+  return { worlds, dungeons, abilities, combatStats, enemyTypes, lootTables, matchModes, catalog, version };
 }

@@ -9,6 +9,10 @@ export const policy = {
   worldTickRate: 20,
   /** Simulation steps per second in a dungeon (enemy AI, mana, revivals). */
   dungeonTickRate: 10,
+  /** Simulation steps per second in a match: only the turn timer runs, so a few suffice. */
+  matchTickRate: 10,
+  /** Spectators a match takes beside its players. */
+  matchMaxSpectators: 16,
   /** State patches per second sent to clients. */
   patchRate: 20,
 
@@ -72,6 +76,8 @@ export const policy = {
     attack: { perSecond: 10, burst: 15 },
     pickup: { perSecond: 10, burst: 15 },
     ping: { perSecond: 5, burst: 10 },
+    /** Match messages: ready, turn, forfeit, chain. */
+    match: { perSecond: 5, burst: 10 },
     /** Anything else, including unknown message types. */
     other: { perSecond: 5, burst: 10 },
   } satisfies Record<string, RateSpec>,

@@ -38,6 +38,8 @@ export interface Profile {
   location: Location | null;
   /** Epoch ms of the last arrival through a portal: the travel cooldown outlives a re-join. */
   arrivedAt?: number;
+  /** Elo rating from turn-based matches (PROTOCOL §4). */
+  rating: number;
   /**
    * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
    * holding a stale copy (say, a room that lost track of a player who already moved on) fails
@@ -45,6 +47,9 @@ export interface Profile {
    */
   version: number;
 }
+
+/** Every player's Elo rating before its first match. */
+export const START_RATING = 1200;
 
 /** The profile a new player starts with. */
 export function newProfile(account: Pick<Account, "userId" | "name">, hp: number): Profile {
@@ -57,6 +62,7 @@ export function newProfile(account: Pick<Account, "userId" | "name">, hp: number
     hp,
     inventory: [],
     location: null,
+    rating: START_RATING,
     version: 0,
   };
 }

@@ -13,6 +13,8 @@ import type { Content } from "../content/index.js";
 import type { Policy, RateClass } from "../content/policy.js";
 import type { Profile } from "../domain/profile.js";
 import type { Verdict } from "../domain/result.js";
+import type { Store } from "../persistence/store.js";
+import type { JoinErrorCode } from "../protocol/codes.js";
 import type { Rng } from "../domain/rng.js";
 
 /** What a simulation sees of the world outside it. */
@@ -73,6 +75,15 @@ export interface Outbox {
   depart(sessionId: string, departure: Departure): void;
   /** No one may join any more (a finished run). */
   lock(): void;
+  /** Matchmaking stops offering the room; it can still be joined by id (a match under way). */
+  unlist(): void;
+  /**
+   * A write to the store, queued behind this room's earlier writes so they land in order; a
+   * failure is logged and the queue goes on. `roomId` is the room's own id.
+   */
+  save(write: (store: Store, roomId: string) => Promise<unknown>): void;
+  /** Signs `data` (UTF-8) with the server's key: Ed25519, base64url; the same in every process. */
+  sign(data: string): string;
 }
 
 /** A hand-over to another room of the same kind, started by an accepted command. */
@@ -120,11 +131,25 @@ export interface RoomKind<Sim, Command, Event, State, Join, Options extends Reco
   lingerSec?(settings: { dungeonGraceSec: number }): number;
 
   create(options: Options, ctx: Ctx): Sim;
+  /**
+   * Whether a join may take place now, before it takes a seat (e.g. a match under way takes
+   * spectators only). A refusal fails the join with its code. Without it every join is let in.
+   */
+  admit?(sim: Sim, options: Options): { ok: true } | { ok: false; code: JoinErrorCode; message: string };
   /** What of a joining player's profile and options the simulation needs; recorded in the replay log. */
   joinData(profile: Profile, options: Options, arrived: boolean): Join;
   join(sim: Sim, actor: Actor, join: Join, ctx: Ctx): Event[];
   leave(sim: Sim, actor: Actor, ctx: Ctx): Event[];
+  /** The player's connection dropped; its seat is held for the reconnection window. */
+  drop?(sim: Sim, actor: Actor, ctx: Ctx): Event[];
+  /** The player came back within the reconnection window. */
+  reconnect?(sim: Sim, actor: Actor, ctx: Ctx): Event[];
   apply(sim: Sim, actor: Actor, command: Command, ctx: Ctx): Applied<Event>;
+  /**
+   * An operator's command from an admin route (e.g. a match rollback), reaching the room through
+   * `KindRoom.operate` on whichever process holds it. Its payload is checked by the kind.
+   */
+  operate?(sim: Sim, op: string, payload: unknown, ctx: Ctx): Applied<Event>;
   step?(sim: Sim, ctx: Ctx): Event[];
   /** Profile fields the simulation owns for a seated body (position, hp), saved as play goes. */
   persist?(sim: Sim, sessionId: string): Partial<Profile>;

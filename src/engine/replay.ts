@@ -17,6 +17,10 @@ export type ReplayEntry =
   | { op: "join"; tick: number; at: number; actor: Actor; join: unknown }
   | { op: "leave"; tick: number; at: number; session: string }
   | { op: "cmd"; tick: number; at: number; session: string; command: unknown }
+  /** A connection dropped or came back within the reconnection window. */
+  | { op: "drop" | "reconnect"; tick: number; at: number; actor: Actor }
+  /** An operator's command from an admin route. */
+  | { op: "op"; tick: number; at: number; name: string; payload: unknown }
   /** The room's clock forgave steps after a stall: the base moved forward by `jump` ms. */
   | { op: "clock"; tick: number; jump: number };
 
@@ -81,6 +85,13 @@ export function replay(
         break;
       case "cmd":
         kind.apply(sim, actor(entry.session), entry.command, ctx(entry.at));
+        break;
+      case "drop":
+      case "reconnect":
+        kind[entry.op]?.(sim, entry.actor, ctx(entry.at));
+        break;
+      case "op":
+        kind.operate?.(sim, entry.name, entry.payload, ctx(entry.at));
         break;
     }
   }

@@ -47,7 +47,8 @@ function adminLockout(): { locked(ip: string, now: number): boolean; failed(ip: 
   };
 }
 
-function requireAdmin(services: Services): RequestHandler {
+/** Lets admins through (HTTP basic auth); answers 401 to anyone else, and 429 to an address locked out. */
+export function requireAdmin(services: Services): RequestHandler {
   const lockout = adminLockout();
   return (req, res, next) => {
     const ip = req.ip ?? "unknown";

@@ -8,13 +8,14 @@ import express, { type Request, type Router } from "express";
 import { z } from "zod";
 import { Accounts } from "../auth/accounts.js";
 import { HttpErrorCode } from "../protocol/codes.js";
-import { newProfile } from "../domain/profile.js";
+import { newProfile, START_RATING } from "../domain/profile.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
 import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
 import { seatKey } from "../rooms/seats.js";
-import { isAdmin } from "./admin.js";
+import { isAdmin, requireAdmin } from "./admin.js";
+import { matchRoutes } from "./matches.js";
 import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
@@ -30,7 +31,7 @@ const GuestBody = z.object({ name: DisplayName.optional() });
 const Credentials = z.object({ username: Username, password: Password });
 const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
 const InstancesQuery = z.object({
-  room: z.enum(["world", "dungeon"]).default("world"),
+  room: z.enum(["world", "dungeon", "match"]).default("world"),
   world: z.string().max(64).optional(),
   /** A kind with a membership option (a dungeon's party) lists only the instances of this one. */
   party: z.string().max(64).optional(),
@@ -129,12 +130,14 @@ export function gameRoutes(services: Services): Router {
         profiles.get(claims.userId) ??
         (await store.loadProfile(claims.userId)) ??
         newProfile(claims, policy.startingHp);
-      const { userId, name, level, xp, gold, hp, inventory } = profile;
+      const { userId, name, level, xp, gold, hp, inventory, rating = START_RATING } = profile;
       // Before the first join a player has no place yet: it will appear at the first world's spawn.
       const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
-      res.json({ userId, name, level, xp, gold, hp, inventory, location });
+      res.json({ userId, name, level, xp, gold, hp, inventory, location, rating });
     }),
   );
+
+  router.use(matchRoutes(services, requireUser, requireAdmin(services)));
 
   // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
   const catalog = new Map(

@@ -15,15 +15,21 @@
 import { hostname } from "node:os";
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
+import { START_RATING } from "../domain/profile.js";
+import { MongoMatches } from "./mongo-matches.js";
 import {
   StaleProfileError,
   StoreUnavailableError,
   UsernameTakenError,
   type Account,
   type GameEvent,
+  type MatchRecord,
+  type MatchSummary,
   type NewAccount,
   type Profile,
   type Store,
+  type StoredMatch,
+  type Tx,
 } from "./store.js";
 
 interface AccountDoc {
@@ -77,6 +83,7 @@ const profileSchema = new Schema<ProfileDoc>(
     inventory: [{ _id: false, item: String, qty: Number }],
     location: { type: new Schema({ world: String, x: Number, y: Number }, { _id: false }), default: null },
     arrivedAt: Number,
+    rating: { type: Number, default: START_RATING },
     version: { type: Number, required: true },
     lastOp: String,
     updatedAt: Date,
@@ -150,6 +157,7 @@ export class MongoStore implements Store {
   private readonly accounts: Model<AccountDoc>;
   private readonly profiles: Model<ProfileDoc>;
   private readonly events: Model<EventDoc>;
+  private readonly matches: MongoMatches;
 
   private constructor(
     private readonly conn: Connection,
@@ -158,6 +166,7 @@ export class MongoStore implements Store {
     this.accounts = conn.model<AccountDoc>("Account", accountSchema, "accounts");
     this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
+    this.matches = new MongoMatches(conn);
   }
 
   /** Connects (failing after `serverSelectionTimeoutMS`) and makes sure the indexes exist. */
@@ -175,8 +184,33 @@ export class MongoStore implements Store {
     conn.on("error", (err) => log?.error({ err }, "MongoDB connection error"));
     await conn.asPromise();
     const store = new MongoStore(conn, options);
-    await Promise.all([store.accounts.syncIndexes(), store.profiles.syncIndexes(), store.events.syncIndexes()]);
+    await Promise.all([
+      store.accounts.syncIndexes(),
+      store.profiles.syncIndexes(),
+      store.events.syncIndexes(),
+      store.matches.syncIndexes(),
+    ]);
     return store;
+  }
+
+  async saveMatch(record: MatchRecord): Promise<void> {
+    return guard(() => this.matches.saveMatch(record));
+  }
+
+  async appendMatchTx(tx: Tx): Promise<void> {
+    return guard(() => this.matches.appendMatchTx(tx));
+  }
+
+  async rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number> {
+    return guard(() => this.matches.rollbackMatchTxs(matchId, to, at));
+  }
+
+  async loadMatch(matchId: string): Promise<StoredMatch | null> {
+    return guard(() => this.matches.loadMatch(matchId));
+  }
+
+  async matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
+    return guard(() => this.matches.matchesOf(userId, limit));
   }
 
   async createAccount(account: NewAccount): Promise<Account> {
@@ -243,6 +277,7 @@ export class MongoStore implements Store {
         inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })),
         location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
         ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
+        rating: rest.rating ?? START_RATING,
         version: rest.version,
       };
     });

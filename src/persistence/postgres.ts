@@ -16,6 +16,7 @@
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
+import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
 import {
   StaleProfileError,
   StoreUnavailableError,
@@ -75,6 +76,26 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: "the health probe's row",
     sql: `CREATE TABLE store_probe (id integer PRIMARY KEY, at bigint NOT NULL);`,
+  },
+  {
+    version: 3,
+    name: "match history",
+    sql: `
+      CREATE TABLE matches (match_id text PRIMARY KEY, doc jsonb NOT NULL, started_at bigint);
+      CREATE TABLE match_players (
+        user_id  text NOT NULL,
+        match_id text NOT NULL REFERENCES matches (match_id),
+        PRIMARY KEY (user_id, match_id)
+      );
+      CREATE TABLE match_txs (
+        id             bigserial PRIMARY KEY,
+        match_id       text NOT NULL REFERENCES matches (match_id),
+        idx            integer NOT NULL,
+        doc            jsonb NOT NULL,
+        rolled_back_at bigint
+      );
+      -- The live chain has one transaction per index; rolled-back ones are kept beside it.
+      CREATE UNIQUE INDEX match_txs_live ON match_txs (match_id, idx) WHERE rolled_back_at IS NULL;`,
   },
 ];
 
@@ -452,6 +473,67 @@ export class PostgresStore implements Store {
       "INSERT INTO store_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at",
       [Date.now()],
     );
+  }
+
+  async saveMatch(record: MatchRecord): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO matches (match_id, doc, started_at) VALUES ($1, $2, $3)
+         ON CONFLICT (match_id) DO UPDATE SET doc = EXCLUDED.doc, started_at = EXCLUDED.started_at`,
+        [record.matchId, JSON.stringify(record), record.startedAt],
+      );
+      await client.query(
+        `INSERT INTO match_players (user_id, match_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
+        [record.players.map((p) => p.userId), record.matchId],
+      );
+    });
+  }
+
+  async appendMatchTx(tx: Tx): Promise<void> {
+    await this.idempotent(
+      `INSERT INTO match_txs (match_id, idx, doc) VALUES ($1, $2, $3)
+       ON CONFLICT (match_id, idx) WHERE rolled_back_at IS NULL DO NOTHING`,
+      [tx.matchId, tx.index, JSON.stringify(tx)],
+    );
+  }
+
+  async rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number> {
+    const { rowCount } = await this.query(
+      "UPDATE match_txs SET rolled_back_at = $1 WHERE match_id = $2 AND idx > $3 AND rolled_back_at IS NULL",
+      [at, matchId, to],
+    );
+    return rowCount ?? 0;
+  }
+
+  async loadMatch(matchId: string): Promise<StoredMatch | null> {
+    const { rows } = await this.idempotent<{ doc: MatchRecord }>("SELECT doc FROM matches WHERE match_id = $1", [
+      matchId,
+    ]);
+    if (rows.length === 0) return null;
+    const txs = await this.idempotent<{ doc: Tx; rolled_back_at: string | null }>(
+      "SELECT doc, rolled_back_at FROM match_txs WHERE match_id = $1 ORDER BY rolled_back_at NULLS FIRST, idx",
+      [matchId],
+    );
+    return {
+      record: rows[0].doc,
+      chain: txs.rows.filter((t) => t.rolled_back_at === null).map((t) => t.doc),
+      rolledBack: txs.rows
+        .filter((t) => t.rolled_back_at !== null)
+        .map((t) => ({ ...t.doc, rolledBackAt: Number(t.rolled_back_at) })),
+    };
+  }
+
+  async matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
+    const { rows } = await this.idempotent<{ doc: MatchRecord }>(
+      `SELECT m.doc FROM match_players p JOIN matches m ON m.match_id = p.match_id
+       WHERE p.user_id = $1 ORDER BY m.started_at DESC NULLS LAST, m.match_id LIMIT $2`,
+      [userId, limit],
+    );
+    return rows.map(({ doc: record }) => {
+      const { matchId, mode, status, endedAt } = record;
+      const score = record.players.find((p) => p.userId === userId)?.score ?? 0;
+      return { matchId, mode, status, score, rank: rankIn(record, userId), endedAt };
+    });
   }
 
   /** Connections open now, idle among them, and callers waiting for one (for /metrics and tests). */

@@ -15,9 +15,13 @@ import {
   UsernameTakenError,
   type Account,
   type GameEvent,
+  type MatchRecord,
+  type MatchSummary,
   type NewAccount,
   type Profile,
   type Store,
+  type StoredMatch,
+  type Tx,
 } from "./store.js";
 import type { Op, Outcome, Response, WireError, WorkerInit } from "./sqlite.worker.js";
 
@@ -179,6 +183,26 @@ export class SqliteStore implements Store {
 
   probe(): Promise<void> {
     return this.call("probe");
+  }
+
+  saveMatch(record: MatchRecord): Promise<void> {
+    return this.call("saveMatch", record);
+  }
+
+  appendMatchTx(tx: Tx): Promise<void> {
+    return this.call("appendMatchTx", tx);
+  }
+
+  rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number> {
+    return this.call("rollbackMatchTxs", matchId, to, at);
+  }
+
+  loadMatch(matchId: string): Promise<StoredMatch | null> {
+    return this.call("loadMatch", matchId);
+  }
+
+  matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
+    return this.call("matchesOf", userId, limit);
   }
 
   async close(): Promise<void> {

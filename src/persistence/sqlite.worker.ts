@@ -11,6 +11,7 @@ import { basename, dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
+import * as matches from "./sqlite-matches.js";
 
 export interface WorkerInit {
   file: string;
@@ -28,6 +29,11 @@ export type Op =
   | "pruneEvents"
   | "ping"
   | "probe"
+  | "saveMatch"
+  | "appendMatchTx"
+  | "rollbackMatchTxs"
+  | "loadMatch"
+  | "matchesOf"
   | "close";
 
 export interface Request {
@@ -78,6 +84,7 @@ const MIGRATIONS = [
    CREATE INDEX events_at ON events (at);`,
   // One row that the health probe rewrites: proof that the store takes writes right now.
   `CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
+  matches.MATCH_MIGRATION,
 ];
 
 interface AccountRow {
@@ -334,6 +341,16 @@ class Connection {
           return { ok: true, value: this.ping() };
         case "probe":
           return { ok: true, value: this.probe() };
+        case "saveMatch":
+          return { ok: true, value: transaction(this.conn, () => matches.saveMatch(this.conn, args[0])) };
+        case "appendMatchTx":
+          return { ok: true, value: matches.appendMatchTx(this.conn, args[0]) };
+        case "rollbackMatchTxs":
+          return { ok: true, value: matches.rollbackMatchTxs(this.conn, args[0], args[1], args[2]) };
+        case "loadMatch":
+          return { ok: true, value: matches.loadMatch(this.conn, args[0]) };
+        case "matchesOf":
+          return { ok: true, value: matches.matchesOf(this.conn, args[0], args[1]) };
         case "close":
           return { ok: true, value: this.close() };
       }

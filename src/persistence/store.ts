@@ -5,6 +5,8 @@
 
 export type { Account, NewAccount, InventoryEntry, Location, Profile } from "../domain/profile.js";
 import type { Account, NewAccount, Profile } from "../domain/profile.js";
+import type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
+export type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
 
 export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";
@@ -64,6 +66,19 @@ export interface Store {
   eventsAfter(roomId: string, after: number, limit: number): Promise<GameEvent[]>;
   /** Deletes events older than `before` (epoch ms); returns how many. MongoDB does it by TTL index. */
   pruneEvents(before: number): Promise<number>;
+  /** Creates or replaces a match's record (status, scores, times). */
+  saveMatch(record: MatchRecord): Promise<void>;
+  /** Appends a transaction of a saved match; one already stored live (same matchId and index) is skipped. */
+  appendMatchTx(tx: Tx): Promise<void>;
+  /**
+   * Marks every live transaction of the match with `index > to` as rolled back at `at` (epoch ms).
+   * They stay stored, apart from the chain; returns how many.
+   */
+  rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number>;
+  /** The record, the live chain in order, and what rollbacks cut off (by rollback time, then index). */
+  loadMatch(matchId: string): Promise<StoredMatch | null>;
+  /** The matches `userId` played in, newest first (by start), at most `limit`. */
+  matchesOf(userId: string, limit: number): Promise<MatchSummary[]>;
   /** Resolves when the store answers; rejects when it is down. */
   ping(): Promise<void>;
   /**

@@ -28,6 +28,11 @@ export const RejectCode = {
   TravelUnavailable: "travel/unavailable",
   ChatEmpty: "chat/empty",
   ChatTooLong: "chat/too_long",
+  TurnNotYours: "turn/not_yours",
+  TurnStale: "turn/stale",
+  TurnInvalid: "turn/invalid",
+  MatchNotPlaying: "match/not_playing",
+  MatchSpectator: "match/spectator",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -42,6 +47,8 @@ export const HttpErrorCode = {
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
   ContentNotFound: "content/not_found",
+  MatchNotFound: "match/not_found",
+  MatchNotPlaying: "match/not_playing",
   DependencyDown: "dependency/down",
   Internal: "server/internal",
 } as const;
@@ -56,6 +63,8 @@ export const JoinErrorCode = {
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
   NotMember: "join/not_member",
+  MatchStarted: "match/started",
+  MatchFull: "match/full",
 } as const;
 export type JoinErrorCode = (typeof JoinErrorCode)[keyof typeof JoinErrorCode];
 

@@ -87,6 +87,8 @@ interface Running {
 export class KindRoom extends Room<{ state: Schema }> {
   private running: Running | undefined;
   private lastNow = 0;
+  /** The room's store writes (`Outbox.save`), one after another. */
+  private writes: Promise<unknown> = Promise.resolve();
 
   /**
    * Checks the token and the join options of `kind`. Runs before matchmaking with the same options
@@ -133,7 +135,32 @@ export class KindRoom extends Room<{ state: Schema }> {
       );
     }
     Object.assign(options, parsed.data);
+    if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
     return verdict.claims;
+  }
+
+  /**
+   * Asks the rooms that matchmaking could seat these options in whether they would take the join
+   * (`RoomKind.admit`), so that a refusal fails the join cleanly, before a seat is reserved. When
+   * rooms exist and none would, the first refusal is the join error. `onJoin` checks again.
+   */
+  private static async precheck(kind: AnyKind, options: Record<string, unknown>): Promise<void> {
+    const filter = Object.fromEntries(kind.filterBy.map((field) => [field, options[field]]));
+    const rooms = await matchMaker.query({ name: kind.name, locked: false, private: false, ...filter });
+    let refusal: { code: string; message: string } | undefined;
+    for (const room of rooms) {
+      const verdict = (await matchMaker.remoteRoomCall(room.roomId, "admits", [options]).catch(() => null)) as
+        { ok: true } | { ok: false; code: string; message: string } | null;
+      if (!verdict || verdict.ok) return;
+      refusal ??= verdict;
+    }
+    if (refusal) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${refusal.code}: ${refusal.message}`);
+  }
+
+  /** Whether this room would take a join with these options now; see `precheck`. */
+  admits(options: Record<string, unknown>): { ok: true } | { ok: false; code: string; message: string } {
+    const run = this.run();
+    return run.kind.admit?.(run.sim, options) ?? { ok: true };
   }
 
   /** The room clock: epoch ms, read when asked (a message's arrival), never going back. */
@@ -262,6 +289,12 @@ export class KindRoom extends Room<{ state: Schema }> {
         ErrorCode.APPLICATION_ERROR,
         `${JoinErrorCode.NotMember}: this instance belongs to another ${key}; join with your own`,
       );
+    const joinOptions = run.kind.joinOptions(run.services.content).parse({ ...run.options, ...options }) as Record<
+      string,
+      unknown
+    >;
+    const admitted = run.kind.admit?.(run.sim, joinOptions) ?? { ok: true };
+    if (!admitted.ok) throw new ServerError(ErrorCode.APPLICATION_ERROR, `${admitted.code}: ${admitted.message}`);
     await run.seats.vacate(auth.userId, (userId) => this.endUserSession(userId));
     const profile = await run.services.profiles.checkout(auth).catch((err: unknown) => {
       run.log.warn({ err, userId: auth.userId }, "could not load the profile; join refused");
@@ -270,10 +303,6 @@ export class KindRoom extends Room<{ state: Schema }> {
         `${JoinErrorCode.StoreUnavailable}: your profile cannot be loaded right now; try again shortly`,
       );
     });
-    const joinOptions = run.kind.joinOptions(run.services.content).parse({ ...run.options, ...options }) as Record<
-      string,
-      unknown
-    >;
     const actor: Actor = { sessionId: client.sessionId, userId: auth.userId, name: auth.name };
     await run.seats.record(auth.userId);
     const seat = newSeat(client, actor, profile);
@@ -313,6 +342,19 @@ export class KindRoom extends Room<{ state: Schema }> {
     seat.reconnection = this.allowReconnection(client, run.services.config.reconnectSec);
     // Refused outright while the room is disposing (a shutdown); then onLeave follows as usual.
     seat.reconnection.catch(() => undefined);
+    this.connection(seat, "drop");
+  }
+
+  /** Tells the kind that a seat's connection dropped or came back. */
+  private connection(seat: Seat, hook: "drop" | "reconnect"): void {
+    const run = this.run();
+    if (!run.kind[hook]) return;
+    const now = this.now();
+    const ctx = this.ctx(now);
+    const actor: Actor = { sessionId: seat.sessionId, userId: seat.userId, name: seat.name };
+    this.logReplay(hook, { tick: run.clock.tick, at: now, actor });
+    this.react(run.kind[hook]?.(run.sim, actor, ctx) ?? [], ctx);
+    run.kind.state.sync(run.sim, this.state, run.clock.tick);
   }
 
   override onReconnect(client: Client): void {
@@ -324,6 +366,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     run.telemetry.countBytes(client);
     run.interest?.rebind(client.sessionId, client);
     run.telemetry.reconnected();
+    this.connection(seat, "reconnect");
     run.log.info({ sessionId: seat.sessionId, tick: run.clock.tick }, "reconnected");
   }
 
@@ -338,6 +381,7 @@ export class KindRoom extends Room<{ state: Schema }> {
   override async onDispose(): Promise<void> {
     const run = this.run();
     await Promise.all([...run.seats.values()].map((seat) => this.releaseSeat(seat)));
+    await this.writes;
     this.logReplay("end", { tick: run.clock.tick });
     run.services.events.forget(this.roomId);
     run.services.events.forget(replayStream(this.roomId));
@@ -387,6 +431,30 @@ export class KindRoom extends Room<{ state: Schema }> {
         CloseCodes.SessionReplaced,
         `${CloseReason.SessionReplaced}: the same user joined from another connection`,
       );
+  }
+
+  /**
+   * Applies an operator's command (`RoomKind.operate`) and reacts to it; called across processes
+   * by admin routes. Answers the verdict.
+   */
+  operate(op: string, payload: unknown): { ok: boolean; code?: string; message?: string } {
+    const run = this.run();
+    if (!run.kind.operate)
+      return { ok: false, code: RejectCode.InputInvalid, message: `${run.kind.name} takes no operator commands` };
+    const now = this.now();
+    const ctx = this.ctx(now);
+    const { verdict, events } = run.kind.operate(run.sim, op, payload, ctx);
+    if (!verdict.ok) return verdict;
+    this.logReplay("op", { tick: run.clock.tick, at: now, name: op, payload });
+    this.react(events, ctx);
+    run.kind.state.sync(run.sim, this.state, run.clock.tick);
+    run.log.info({ op, tick: run.clock.tick }, "operator command applied");
+    return { ok: true };
+  }
+
+  /** Resolves once every store write queued so far has landed (or failed and been logged). */
+  async settled(): Promise<void> {
+    await this.writes;
   }
 
   /** Marks the current tick in the replay log, so an export ends there; called across processes. */
@@ -543,6 +611,16 @@ export class KindRoom extends Room<{ state: Schema }> {
     },
     lock: () => {
       void this.lock();
+    },
+    unlist: () => {
+      void this.setPrivate(true);
+    },
+    sign: (data) => this.run().services.matchSigner.sign(data),
+    save: (write) => {
+      const { services, log } = this.run();
+      this.writes = this.writes
+        .then(() => write(services.store, this.roomId))
+        .catch((err: unknown) => log.error({ err }, "a store write of this room failed"));
     },
   };
 

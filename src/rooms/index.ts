@@ -1,12 +1,13 @@
 import { defineRoom } from "@colyseus/core";
 import type { AnyKind } from "../engine/kind.js";
 import { dungeonKind } from "../kinds/dungeon.js";
+import { matchKind } from "../kinds/match.js";
 import { worldKind } from "../kinds/world.js";
 import type { Services } from "../services.js";
 import { engineOptions, KindRoom, type AuthData } from "./KindRoom.js";
 
 /** Every room kind the server runs. A new kind is a simulation, a message table and a schema, added here. */
-export const KINDS: readonly AnyKind[] = [worldKind, dungeonKind];
+export const KINDS: readonly AnyKind[] = [worldKind, dungeonKind, matchKind];
 
 /**
  * One Colyseus room definition per kind, all running `KindRoom`. Colyseus calls `onAuth` on the

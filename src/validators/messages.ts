@@ -33,6 +33,29 @@ export const DungeonJoinOptions = z.object({
 });
 export type DungeonJoinOptions = z.infer<typeof DungeonJoinOptions>;
 
+const cell = z.number().int().min(0).max(1000);
+export const MatchAction = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("build"), building: id, x: cell, y: cell }),
+  z.object({ type: z.literal("demolish"), x: cell, y: cell }),
+]);
+export const Ready = z.object({ seq, ready: z.boolean() });
+/** `prev` is a hex SHA-256, or "" before the first transaction. */
+export const Turn = z.object({ seq, prev: z.string().max(64), actions: z.array(MatchAction).max(5) });
+export const Forfeit = z.object({ seq });
+/** A request rather than an action: the contract writes it without `seq`, which it may still carry. */
+export const ChainRequest = z.object({
+  seq: seq.optional(),
+  after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+
+export const MatchJoinOptions = z.object({
+  mode: id.default("hamlet"),
+  /** Clients with the same code share an instance (a private match); "" is the public lobbies. */
+  code: id.optional().transform((c) => c ?? ""),
+  spectate: z.boolean().default(false),
+});
+export type MatchJoinOptions = z.infer<typeof MatchJoinOptions>;
+
 /** Reads `seq` from a payload that failed its shape check, so the `reject` can still name it. */
 export function seqOf(payload: unknown): number | null {
   const value = (payload as { seq?: unknown } | null)?.seq;
