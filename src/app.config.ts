@@ -10,6 +10,7 @@ import { redactUrl, type Config } from "./config.js";
 import { loadContent } from "./content/index.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { gameRoutes } from "./http/routes.js";
+import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
@@ -79,6 +80,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       app.set("trust proxy", "loopback");
       app.use(adminRoutes(services));
       app.use(gameRoutes(services));
+      app.use(playPage()); // the browser client, built into dist/web/
       app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
       app.use(errorHandler(log));
     },
