@@ -4,6 +4,7 @@
  */
 import "./traffic.js"; // first: it wraps WebSocket before the SDK loads
 import { Game } from "./game.js";
+import type { Snapshot } from "./snapshot.js";
 import { cameraFor, render, toWorld, type Camera } from "./render.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -77,7 +78,7 @@ const actions = {
 };
 
 /** A plain snapshot of what the client knows, for tests and the console. */
-function snapshot() {
+function snapshot(): Snapshot {
   const s = game.state;
   const me = game.me;
   const own = game.room?.sessionId;
