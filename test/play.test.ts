@@ -210,6 +210,29 @@ describe("browser client at /play, in Chromium", function () {
     await shot(bob, "04-chat");
   });
 
+  it("gathers a resource, and shows a dropped connection and its reconnection", async () => {
+    const before = await state(bob);
+    await act(bob, "gather");
+    const after = await until(bob, (s) => s.gathered.length === 1, null, "Bob gathers", 20_000);
+    const gathered = after.gathered[0];
+    const full = before.resources.find((r) => r.id === gathered.resource)!.amount;
+    await until(
+      bob,
+      (s, [id, amount]) => s.resources.some((r) => r.id === id && r.amount === amount),
+      [gathered.resource, full - gathered.qty] as const,
+      "the resource's amount drops",
+    );
+
+    // The SDK reconnects by itself only rooms joined at least 5 s ago; the page says when.
+    await until(bob, (s) => s.connection.reconnectable, null, "the room reconnectable", 10_000);
+    await bob.click("#drop");
+    await until(bob, (s) => s.connection.state === "reconnecting", null, "the indicator shows the drop", 5000);
+    await until(bob, (s) => s.connection.state === "connected" && s.me !== null, null, "reconnected", 15_000);
+    await bob.locator("#conn", { hasText: "connected" }).waitFor({ timeout: 5000 });
+    const again = await state(bob);
+    assert.equal(again.sessionId, before.sessionId, "the same session resumed");
+  });
+
   it("shows a refusal with its code, then a portal travel lands in dunes", async () => {
     const seq = (await act(alice, "send", "travel", { portal: "meadow-east-gate" })) as number;
     await until(

@@ -164,6 +164,16 @@ function interpolate(samples: Sample[], t: number): Point {
   return samples[samples.length - 1];
 }
 
+/**
+ * Leaves a room, without hanging on one whose connection is already gone (the SDK's `leave()`
+ * then never settles), and without waiting long for a server that does not answer.
+ */
+async function leaveQuietly(room: Room): Promise<void> {
+  const open = (room as unknown as { connection?: { isOpen?: boolean } }).connection?.isOpen;
+  if (!open) return;
+  await Promise.race([room.leave(true).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+}
+
 export class GameError extends Error {
   constructor(
     readonly code: string,
@@ -210,11 +220,14 @@ export class Game {
   bossPhase = 0;
   error = "";
 
-  connection: { state: ConnectionState; rtt: number | null; retries: number; closed?: string } = {
-    state: "offline",
-    rtt: null,
-    retries: 0,
-  };
+  connection: {
+    state: ConnectionState;
+    rtt: number | null;
+    retries: number;
+    closed?: string;
+    /** When the room was joined (ms since the epoch): the SDK reconnects only rooms up for `minUptime`. */
+    since?: number;
+  } = { state: "offline", rtt: null, retries: 0 };
   readonly tracks = new Map<string, Sample[]>();
   private selfTrail: Sample[] = [];
   debug = { tick: 0, bytesPerSec: 0, patchesPerSec: 0, movesSent: 0 };
@@ -343,7 +356,7 @@ export class Game {
     this.path = [];
     this.intent = null;
     this.tracks.clear();
-    if (room) await room.leave(true).catch(() => undefined);
+    if (room) await leaveQuietly(room);
   }
 
   /** Binds a joined room: messages, state, connection signals. */
@@ -368,7 +381,7 @@ export class Game {
     this.openMap = buildTileMap(template.width, template.height, template.tileSize, template.blocked);
     this.closedMap = buildTileMap(template.width, template.height, template.tileSize, [...template.blocked, ...doors]);
     this.screen = kind;
-    this.connection = { state: "connected", rtt: this.connection.rtt, retries: 0 };
+    this.connection = { state: "connected", rtt: this.connection.rtt, retries: 0, since: Date.now() };
 
     room.onMessage("welcome", (w: Welcome) => {
       if (!live()) return;
@@ -457,7 +470,7 @@ export class Game {
     } catch (err) {
       this.error = `travel failed: ${String((err as Error)?.message ?? err)}`;
     }
-    await old?.leave(true).catch(() => undefined);
+    if (old) await leaveQuietly(old);
   }
 
   // --- state -----------------------------------------------------------------------------------
@@ -760,6 +773,13 @@ export class Game {
       (s.portals?.size ?? 0) +
       (s.resources?.size ?? 0)
     );
+  }
+
+  /** Whether the SDK would reconnect by itself after a drop now (the room has been up long enough). */
+  get reconnectable(): boolean {
+    const room = this.room;
+    const since = this.connection.since;
+    return !!room && since !== undefined && Date.now() - since > room.reconnection.minUptime;
   }
 
   dispose(): void {

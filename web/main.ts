@@ -116,7 +116,7 @@ function snapshot(): Snapshot {
     picked: game.picked,
     cleared: game.cleared,
     failed: game.failed,
-    connection: game.connection,
+    connection: { ...game.connection, reconnectable: game.reconnectable },
     debug: { ...game.debug, entitiesInView: game.entitiesInView },
     cooldowns: Object.fromEntries(
       game.abilities.map((a) => [
@@ -271,6 +271,10 @@ function panels(): void {
         : c.state === "closed"
           ? `✕ closed ${c.closed ?? ""}`
           : c.state;
+  $<HTMLButtonElement>("drop").disabled = !game.reconnectable || c.state !== "connected";
+  $("drop").title = game.reconnectable
+    ? "close the socket as a network failure would: the SDK reconnects within the server's window"
+    : "the SDK reconnects only rooms joined more than 5 s ago";
   $("who").textContent = game.user ? `${game.user.name}` : "";
   if (!playing) return;
 

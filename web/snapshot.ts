@@ -60,7 +60,15 @@ export interface Snapshot {
   picked: Array<{ loot: string; item: string; qty: number }>;
   cleared: { at: number; xp: number } | null;
   failed: boolean;
-  connection: { state: string; rtt: number | null; retries: number; closed?: string };
+  connection: {
+    state: string;
+    rtt: number | null;
+    retries: number;
+    closed?: string;
+    since?: number;
+    /** The SDK would reconnect by itself after a drop now. */
+    reconnectable: boolean;
+  };
   debug: { tick: number; bytesPerSec: number; patchesPerSec: number; movesSent: number; entitiesInView: number };
   /** Ms left on each hero ability's cooldown, as the client counts it. */
   cooldowns: Record<string, number>;
