@@ -181,6 +181,13 @@ describe("browser client at /play, in Chromium", function () {
     const aoi = b.welcome!.aoiRadius!;
     const target = { x: b.me!.x, y: Math.round(b.me!.y - aoi - 100) };
     await act(alice, "moveTo", target.x, target.y);
+    await until(
+      bob,
+      (s, [id, y]) => s.others.some((o) => o.sessionId === id && o.y <= y),
+      [a.sessionId, Math.round(b.me!.y - aoi / 2)] as const,
+      "Bob sees Alice walk away",
+    );
+    await shot(bob, "03-bob-sees-alice-walk-away");
     await until(bob, (s, id) => !s.others.some((o) => o.sessionId === id), a.sessionId, "Alice leaves Bob's view");
     const far = await until(
       alice,
@@ -193,7 +200,7 @@ describe("browser client at /play, in Chromium", function () {
     const moveRefusals = far.refusals.filter((r) => r.action === "move");
     assert.deepEqual(moveRefusals, [], "the client paces its moves: none refused");
     assert.ok(far.debug.movesSent > 10 && far.debug.bytesPerSec >= 0 && far.debug.tick > 0);
-    await shot(alice, "03-alice-out-of-view");
+    await shot(alice, "04-alice-out-of-view");
   });
 
   it("a chat crosses from one page to the other", async () => {
@@ -207,7 +214,7 @@ describe("browser client at /play, in Chromium", function () {
       "Bob reads Alice's chat",
     );
     await bob.locator("#chatlog", { hasText: "Alice: hello from Alice" }).waitFor({ timeout: 5000 });
-    await shot(bob, "04-chat");
+    await shot(bob, "05-chat");
   });
 
   it("gathers a resource, and shows a dropped connection and its reconnection", async () => {
@@ -256,7 +263,7 @@ describe("browser client at /play, in Chromium", function () {
     assert.equal(s.welcome!.world, "dunes");
     const gate = s.portals.find((p) => p.id === "dunes-west-gate");
     assert.ok(Math.hypot(s.me!.x - gate!.x, s.me!.y - gate!.y) < 100, "she stands by the portal she came through");
-    await shot(alice, "05-dunes");
+    await shot(alice, "06-dunes");
   });
 
   it("two pages clear the training dungeon together and one picks the loot", async () => {
@@ -275,7 +282,7 @@ describe("browser client at /play, in Chromium", function () {
 
     await Promise.all([act(alice, "fight"), act(bob, "fight")]);
     await until(alice, (s) => s.dungeon!.enemies.some((e) => e.hp < e.maxHp), null, "a hit lands");
-    await shot(alice, "06-dungeon-fight");
+    await shot(alice, "07-dungeon-fight");
     const cleared = await until(
       alice,
       (s) => s.dungeon!.status === "cleared" && s.cleared !== null,
@@ -302,7 +309,7 @@ describe("browser client at /play, in Chromium", function () {
       seq,
       "Bob's late pickup refused",
     );
-    await shot(alice, "07-dungeon-cleared");
-    await shot(bob, "08-dungeon-cleared-bob");
+    await shot(alice, "08-dungeon-cleared");
+    await shot(bob, "09-dungeon-cleared-bob");
   });
 });

@@ -372,6 +372,7 @@ export class Game {
     this.intent = null;
     this.tracks.clear();
     this.selfTrail = [];
+    this.debug.movesSent = 0;
     this.cooldownUntil.clear();
     this.cleared = null;
     this.failed = false;
