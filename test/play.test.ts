@@ -160,6 +160,32 @@ describe("browser client at /play, in Chromium", function () {
     await shot(alice, "01-login");
   });
 
+  it("registers, logs out and logs in again from the forms", async () => {
+    const page = await context.newPage();
+    page.on("pageerror", (err) => errors.push(`carol: ${err.message}`));
+    try {
+      await page.goto(`${app.url}/play/`);
+      const username = `carol_${Date.now() % 1e6}`;
+      await page.fill("#reg-user", username);
+      await page.fill("#reg-pass", "correct horse");
+      await page.click("#register");
+      const first = await until(page, (s) => s.screen === "world" && s.me !== null, null, "Carol registered and in");
+      assert.equal(first.user!.name, username);
+      await page.click("#logout");
+      await until(page, (s) => s.screen === "login" && s.user === null, null, "Carol logged out");
+      await page.fill("#login-user", username);
+      await page.fill("#login-pass", "wrong password");
+      await page.click("#login-btn");
+      await page.locator("#login-error", { hasText: "auth/invalid_credentials" }).waitFor({ timeout: 5000 });
+      await page.fill("#login-pass", "correct horse");
+      await page.click("#login-btn");
+      const again = await until(page, (s) => s.screen === "world" && s.me !== null, null, "Carol logged in");
+      assert.equal(again.user!.userId, first.user!.userId);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("a guest walks; the second page sees it within view and loses it out of view", async () => {
     const a = await state(alice);
     const b = await until(bob, (s, id) => s.others.some((o) => o.sessionId === id), a.sessionId, "Bob sees Alice");
