@@ -181,6 +181,7 @@ describe("browser client at /play, in Chromium", function () {
       await page.click("#login-btn");
       const again = await until(page, (s) => s.screen === "world" && s.me !== null, null, "Carol logged in");
       assert.equal(again.user!.userId, first.user!.userId);
+      await shot(page, "02-registered-user");
     } finally {
       await page.close();
     }
@@ -201,7 +202,7 @@ describe("browser client at /play, in Chromium", function () {
       [a.sessionId, seen!.y] as const,
       "Bob sees Alice walk",
     );
-    await shot(bob, "02-bob-sees-alice");
+    await shot(bob, "03-bob-sees-alice");
 
     // Then click-to-move, far enough north to leave Bob's view.
     const aoi = b.welcome!.aoiRadius!;
@@ -213,7 +214,7 @@ describe("browser client at /play, in Chromium", function () {
       [a.sessionId, Math.round(b.me!.y - aoi / 2)] as const,
       "Bob sees Alice walk away",
     );
-    await shot(bob, "03-bob-sees-alice-walk-away");
+    await shot(bob, "04-bob-sees-alice-walk-away");
     await until(bob, (s, id) => !s.others.some((o) => o.sessionId === id), a.sessionId, "Alice leaves Bob's view");
     const far = await until(
       alice,
@@ -226,7 +227,7 @@ describe("browser client at /play, in Chromium", function () {
     const moveRefusals = far.refusals.filter((r) => r.action === "move");
     assert.deepEqual(moveRefusals, [], "the client paces its moves: none refused");
     assert.ok(far.debug.movesSent > 10 && far.debug.bytesPerSec >= 0 && far.debug.tick > 0);
-    await shot(alice, "04-alice-out-of-view");
+    await shot(alice, "05-alice-out-of-view");
   });
 
   it("a chat crosses from one page to the other", async () => {
@@ -240,7 +241,7 @@ describe("browser client at /play, in Chromium", function () {
       "Bob reads Alice's chat",
     );
     await bob.locator("#chatlog", { hasText: "Alice: hello from Alice" }).waitFor({ timeout: 5000 });
-    await shot(bob, "05-chat");
+    await shot(bob, "06-chat");
   });
 
   it("gathers a resource, and shows a dropped connection and its reconnection", async () => {
@@ -264,6 +265,7 @@ describe("browser client at /play, in Chromium", function () {
     await bob.locator("#conn", { hasText: "connected" }).waitFor({ timeout: 5000 });
     const again = await state(bob);
     assert.equal(again.sessionId, before.sessionId, "the same session resumed");
+    await shot(bob, "07-gathered-and-reconnected");
   });
 
   it("shows a refusal with its code, then a portal travel lands in dunes", async () => {
@@ -289,7 +291,8 @@ describe("browser client at /play, in Chromium", function () {
     assert.equal(s.welcome!.world, "dunes");
     const gate = s.portals.find((p) => p.id === "dunes-west-gate");
     assert.ok(Math.hypot(s.me!.x - gate!.x, s.me!.y - gate!.y) < 100, "she stands by the portal she came through");
-    await shot(alice, "06-dunes");
+    await alice.locator("#place", { hasText: "(dunes)" }).waitFor({ timeout: 5000 }); // the side panel follows
+    await shot(alice, "08-dunes");
   });
 
   it("two pages clear the training dungeon together and one picks the loot", async () => {
@@ -308,7 +311,7 @@ describe("browser client at /play, in Chromium", function () {
 
     await Promise.all([act(alice, "fight"), act(bob, "fight")]);
     await until(alice, (s) => s.dungeon!.enemies.some((e) => e.hp < e.maxHp), null, "a hit lands");
-    await shot(alice, "07-dungeon-fight");
+    await shot(alice, "09-dungeon-fight");
     const cleared = await until(
       alice,
       (s) => s.dungeon!.status === "cleared" && s.cleared !== null,
@@ -335,7 +338,7 @@ describe("browser client at /play, in Chromium", function () {
       seq,
       "Bob's late pickup refused",
     );
-    await shot(alice, "08-dungeon-cleared");
-    await shot(bob, "09-dungeon-cleared-bob");
+    await shot(alice, "10-dungeon-cleared");
+    await shot(bob, "11-dungeon-cleared-bob");
   });
 });
