@@ -17,7 +17,8 @@ import { buildWeb } from "../web/build.js";
 import type { Snapshot } from "../web/snapshot.js";
 import { startApp, type TestApp } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+/** Debian's Chromium; CHROMIUM_PATH points elsewhere (another build, or a missing one to see the skip). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -47,7 +48,7 @@ function ensureChromium(): string | undefined {
     apt("update");
     apt("install", "-y", "chromium");
   }
-  return existsSync(CHROMIUM) ? undefined : `apt-get install chromium failed, so ${CHROMIUM} is missing`;
+  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is still missing after apt-get install chromium`;
 }
 
 /** What web/main.ts puts on `window` (the page runs with DOM types; this test does not). */
