@@ -14,6 +14,7 @@ import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { installRequestGate } from "./http/gate.js";
 import { gameRoutes } from "./http/routes.js";
+import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
@@ -104,6 +105,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       app.disable("x-powered-by");
       app.use(adminRoutes(services));
       app.use(gameRoutes(services));
+      app.use(playPage()); // the browser client, built into dist/web/
       app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
       app.use(errorHandler(log));
     },
