@@ -26,10 +26,16 @@ const { values: flags, positionals } = parseArgs({
     quick: { type: "boolean", default: false },
     workers: { type: "string" },
     profile: { type: "boolean", default: false },
+    generator: { type: "string", default: "wire" },
+    probes: { type: "string", default: "16" },
   },
 });
 const QUICK = flags.quick;
 const WORKERS = Number(flags.workers ?? Math.max(2, cpus().length));
+/** "wire": wire-protocol clients plus SDK probes; "sdk": every client a full SDK client (the old generator). */
+const GENERATOR = flags.generator === "sdk" ? "sdk" : "wire";
+/** Full SDK clients in a world scenario, spread over the threads. */
+const PROBES = Number(flags.probes);
 const RESULTS = join(import.meta.dirname, "results");
 
 interface Scenario {
@@ -95,13 +101,16 @@ const endProgress = () => process.stderr.isTTY && process.stderr.write("\n");
 class Generator {
   private readonly workers: Worker[] = [];
 
-  constructor(server: ServerProcess, kind: Scenario["kind"], count: number) {
+  constructor(server: ServerProcess, kind: Scenario["kind"], count: number, aoi: boolean) {
     for (let i = 0; i < count; i++) {
       const init: WorkerInit = {
         endpoint: `ws://127.0.0.1:${server.port}`,
         httpUrl: server.url,
         kind,
         firstIndex: i * 100_000,
+        generator: GENERATOR,
+        probes: Math.ceil(PROBES / count),
+        aoi,
       };
       this.workers.push(
         new Worker(new URL("./worker.ts", import.meta.url), { workerData: init, execArgv: ["--import", "tsx"] }),
@@ -152,6 +161,8 @@ class Generator {
       connected: reports.reduce((s, r) => s + r.connected, 0),
       failed: reports.reduce((s, r) => s + r.failed, 0),
       joining: reports.reduce((s, r) => s + r.joining, 0),
+      farSeen: reports.reduce((s, r) => s + r.farSeen, 0),
+      probes: reports.reduce((s, r) => s + r.probes, 0),
     };
   }
 
@@ -256,7 +267,7 @@ async function eventLogCapacity(): Promise<{ eventsPerSec: number; lost: number 
 
 async function runScenario(s: Scenario) {
   const { server, dataDir } = await startServer(s.aoi);
-  const gen = new Generator(server, s.kind, WORKERS);
+  const gen = new Generator(server, s.kind, WORKERS, s.aoi);
   try {
     gen.add(s.clients);
     await waitForJoins(gen, s.name, s.clients);
@@ -290,7 +301,11 @@ async function runScenario(s: Scenario) {
       rttP99Ms: quantile(r.rtt, 0.99),
       rttSamples: r.rtt.length,
       botRejects: r.rejects,
+      farPlayersSeen: r.farSeen,
+      generator: s.kind === "world" ? GENERATOR : "sdk",
+      probes: s.kind === "world" ? (GENERATOR === "wire" ? r.probes : r.connected) : r.connected,
       generatorCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+      generatorCpuPer100Clients: ((cpu.user + cpu.system) / 1e6 / seconds) * 100 * (100 / Math.max(1, r.connected)),
     };
   } finally {
     await gen.stop();
@@ -301,12 +316,13 @@ async function runScenario(s: Scenario) {
 
 async function runRamp() {
   const { server, dataDir } = await startServer(true);
-  const gen = new Generator(server, "world", WORKERS);
+  const gen = new Generator(server, "world", WORKERS, true);
   const steps: Array<{
     clients: number;
     tickP99Ms: number;
     rttP99Ms: number;
     serverCpuPercent: number;
+    generatorCpuPercent: number;
     within: boolean;
   }> = [];
   let held = 0;
@@ -318,9 +334,11 @@ async function runRamp() {
       await sleep(2000);
       await gen.report();
       const before = await scrape(server);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await sleep(RAMP.stepSec * 1000);
       const after = await scrape(server);
+      const cpu = process.cpuUsage(cpu0);
       const r = await gen.report();
       failed = r.failed;
       const f = serverFigures(before, after, (performance.now() - t0) / 1000, r.connected);
@@ -331,6 +349,7 @@ async function runRamp() {
         tickP99Ms: f.tickP99Ms,
         rttP99Ms,
         serverCpuPercent: f.serverCpuPercent,
+        generatorCpuPercent: ((cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000)) * 100,
         within,
       });
       progress(
@@ -374,7 +393,7 @@ function markdown(results: any[]): string {
     .filter((r) => r.scenario !== "ramp")
     .map(
       (r) =>
-        `| ${r.scenario} | ${r.clientsHeld}/${r.clientsAsked} (${r.joinsFailed} failed) | ${fmt(r.serverCpuPercent, 0)} % | ${fmt(r.rssMb, 0)} MB | ${fmt(r.tickP50Ms, 2)} / ${fmt(r.tickP99Ms, 2)} ms | ${fmt(r.rttP50Ms)} / ${fmt(r.rttP99Ms)} ms | ${fmt(r.bytesPerSecPerClient / 1000, 2)} KB/s | ${fmt(r.eventsWrittenPerSec, 0)} / ${r.eventsLost} | ${codes(r.botRejects)} | ${fmt(r.generatorCpuPercent, 0)} % |`,
+        `| ${r.scenario} | ${r.clientsHeld}/${r.clientsAsked} (${r.joinsFailed} failed) | ${fmt(r.serverCpuPercent, 0)} % | ${fmt(r.rssMb, 0)} MB | ${fmt(r.tickP50Ms, 2)} / ${fmt(r.tickP99Ms, 2)} ms | ${fmt(r.rttP50Ms)} / ${fmt(r.rttP99Ms)} ms | ${fmt(r.bytesPerSecPerClient / 1000, 2)} KB/s | ${fmt(r.eventsWrittenPerSec, 0)} / ${r.eventsLost} | ${codes(r.botRejects)}${r.farPlayersSeen ? `, ${r.farPlayersSeen} far players seen` : ""} | ${fmt(r.generatorCpuPercent, 0)} % (${fmt(r.generatorCpuPer100Clients, 1)} % per 100; ${r.generator === "wire" ? `wire + ${r.probes} SDK probes` : "all SDK"}) |`,
     );
   const ramp = results.find((r) => r.scenario === "ramp");
   const world = results.find((r) => r.scenario === "world-500");
@@ -400,7 +419,7 @@ function markdown(results: any[]): string {
   if (ramp)
     lines.push(
       "",
-      `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %`).join("; ")}.`,
+      `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
     );
   return lines.join("\n") + "\n";
 }
