@@ -8,7 +8,7 @@ export const policy = {
   /** Simulation steps per second in a world. */
   worldTickRate: 20,
   /** Simulation steps per second in a dungeon (enemy AI, mana, revivals). */
-  dungeonTickRate: 10,
+  dungeonTickRate: 60,
   /** State patches per second sent to clients. */
   patchRate: 20,
 
