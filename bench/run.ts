@@ -328,7 +328,8 @@ function clusterFigures(before: Samples[], after: Samples[], seconds: number, cl
   const each = before.map((b, i) => serverFigures(b, after[i], seconds, clients));
   return {
     serverCpuPercent: each.reduce((a, f) => a + f.serverCpuPercent, 0),
-    tickP99Ms: Math.max(...each.map((f) => f.tickP99Ms)),
+    // A process with no room yet has no tick samples (NaN): the worst of those that ran.
+    tickP99Ms: Math.max(0, ...each.map((f) => f.tickP99Ms).filter(Number.isFinite)),
     bytesPerSecPerClient: each.reduce((a, f) => a + f.bytesPerSecPerClient, 0),
   };
 }
