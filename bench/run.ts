@@ -233,6 +233,11 @@ function serverFigures(before: Samples, after: Samples, seconds: number, clients
     tickP50Ms: histogramQuantile(before, after, "realmgate_tick_duration_seconds", 0.5) * 1000,
     tickP99Ms: histogramQuantile(before, after, "realmgate_tick_duration_seconds", 0.99) * 1000,
     bytesPerSecPerClient: clients ? bytes / seconds / clients : 0,
+    /** The same split by frame kind: state patches (and full states) against messages. */
+    patchBytesPerSecPerClient: clients ? delta("realmgate_sent_bytes_total", { kind: "patch" }) / seconds / clients : 0,
+    messageBytesPerSecPerClient: clients
+      ? delta("realmgate_sent_bytes_total", { kind: "message" }) / seconds / clients
+      : 0,
     eventsWrittenPerSec: delta("realmgate_events_written_total") / seconds,
     eventsLost: delta("realmgate_events_lost_total"),
     eventsBuffered: sum(after, "realmgate_events_buffered"),
@@ -506,6 +511,11 @@ function markdown(results: any[]): string {
     lines.push(
       "",
       `Event log: play in dungeons-100x4 produced ${fmt(dungeons.eventsWrittenPerSec, 0)} events/s, all written (${dungeons.eventsLost} lost); the log alone persists ${fmt(dungeons.eventLogCapacity.eventsPerSec, 0)} events/s into SQLite on this machine (${dungeons.eventLogCapacity.lost} lost).`,
+    );
+  if (dungeons)
+    lines.push(
+      "",
+      `Dungeon bytes per hero: ${fmt(dungeons.bytesPerSecPerClient, 0)} B/s (state patches ${fmt(dungeons.patchBytesPerSecPerClient, 0)}, messages ${fmt(dungeons.messageBytesPerSecPerClient, 0)}) against the estimate of about 150 B/s.`,
     );
   if (world && noaoi)
     lines.push(
