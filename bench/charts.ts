@@ -58,9 +58,9 @@ function axes(xLabel: string, yLabel: string, yMax: number, xTicks: Array<[numbe
 /** Clients held against tick p99 and action → ack p99, with the two limits as dashed lines. */
 export function rampChart(steps: RampStep[], limits: { tickP99Ms: number; rttP99Ms: number }): string {
   const xMax = niceMax(Math.max(100, ...steps.map((s) => s.clients)));
-  const yMax = niceMax(
-    Math.max(limits.rttP99Ms * 1.2, ...steps.map((s) => Math.max(num(s.tickP99Ms), num(s.rttP99Ms)))),
-  );
+  // Up to three times the ack limit: a step far past it is drawn at the top edge.
+  const worst = Math.max(...steps.map((s) => Math.max(num(s.tickP99Ms), num(s.rttP99Ms))));
+  const yMax = niceMax(Math.min(limits.rttP99Ms * 3, Math.max(limits.rttP99Ms * 1.2, worst)));
   const px = (c: number) => M.left + ((W - M.left - M.right) * c) / xMax;
   const py = (v: number) => H - M.bottom - ((H - M.top - M.bottom) * Math.min(num(v), yMax)) / yMax;
   const ticks: Array<[number, string]> = [];
