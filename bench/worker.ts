@@ -49,8 +49,10 @@ export type FromWorker =
   | { type: "stopped" };
 
 const init = workerData as WorkerInit;
+/** The fields of `welcome` the bots read. */
+type Welcome = { speed: number; aoiRadius?: number };
 const port = parentPort!;
-let stats: BotStats = newStats();
+const stats: BotStats = newStats();
 let next = init.firstIndex;
 let connected = 0;
 let failed = 0;
@@ -59,7 +61,7 @@ let farSeen = 0;
 let probes = 0;
 const wireCounters: WireCounters = { bytes: 0, frames: 0 };
 const wires = new Set<WireConnection>();
-const rooms = new Set<Room<any>>();
+const rooms = new Set<Room>();
 const brains = new Set<{ stop(): void }>();
 const JOIN_CONCURRENCY = 16;
 const queue: Array<() => Promise<void>> = [];
@@ -74,7 +76,7 @@ const map =
 function pump(): void {
   while (active < JOIN_CONCURRENCY && queue.length > 0) {
     active++;
-    queue.shift()!().finally(() => {
+    void queue.shift()!().finally(() => {
       active--;
       pump();
     });
@@ -87,9 +89,9 @@ async function joinWire(index: number): Promise<void> {
   try {
     const token = await guestToken(init.httpUrl, `bot-${index}`);
     const conn = new WireConnection(wireCounters);
-    const welcome = new Promise<any>((resolve, reject) => {
+    const welcome = new Promise<Welcome>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no welcome within 10 s")), 10_000);
-      conn.on("welcome", (w) => {
+      conn.on<Welcome>("welcome", (w) => {
         clearTimeout(timer);
         resolve(w);
       });
@@ -124,7 +126,9 @@ async function joinOne(index: number, run = 0): Promise<void> {
       init.kind === "world"
         ? { world: "meadow", device: "desktop" }
         : { dungeon: "crypt", party: `bench-${Math.floor(index / 4)}-${run}` };
-    const { room, welcome } = await joinAsGuest(client, init.httpUrl, init.kind, options, `bot-${index}`);
+    const joined = await joinAsGuest(client, init.httpUrl, init.kind, options, `bot-${index}`);
+    const room = joined.room;
+    const welcome = joined.welcome as Welcome;
     room.reconnection.enabled = false;
     rooms.add(room);
     connected++;
@@ -137,11 +141,11 @@ async function joinOne(index: number, run = 0): Promise<void> {
       brains.add(brain);
       if (probe && init.aoi) {
         // No player beyond the radius may be in a probe's state after any patch.
-        const radius = welcome.aoiRadius as number;
-        room.onStateChange((state: any) => {
+        const radius = welcome.aoiRadius ?? Infinity;
+        room.onStateChange((state: { players?: Map<string, { x: number; y: number }> }) => {
           const me = state.players?.get(room.sessionId);
-          if (!me) return;
-          for (const [id, p] of state.players as Map<string, { x: number; y: number }>)
+          if (!me || !state.players) return;
+          for (const [id, p] of state.players)
             if (id !== room.sessionId && Math.hypot(p.x - me.x, p.y - me.y) > radius + 1e-6) farSeen++;
         });
       }
@@ -170,7 +174,9 @@ async function joinOne(index: number, run = 0): Promise<void> {
   }
 }
 
-port.on("message", async (msg: ToWorker) => {
+port.on("message", (msg: ToWorker) => void onMessage(msg));
+
+async function onMessage(msg: ToWorker): Promise<void> {
   if (msg.type === "add") {
     for (let i = 0; i < msg.count; i++) {
       const index = next++;
@@ -199,4 +205,4 @@ port.on("message", async (msg: ToWorker) => {
     await Promise.allSettled([...[...rooms].map((room) => room.leave()), ...[...wires].map((w) => w.leave())]);
     port.postMessage({ type: "stopped" } satisfies FromWorker);
   }
-});
+}
