@@ -487,7 +487,44 @@ const codes = (o: Record<string, number> | undefined) =>
         .join(", ")
     : "none";
 
-function markdown(results: any[]): string {
+/** One results file as read back: the fields of any scenario, each optional. */
+interface Step {
+  clients: number;
+  tickP99Ms: number;
+  rttP99Ms: number;
+  serverCpuPercent: number;
+  generatorCpuPercent?: number;
+}
+interface Row {
+  scenario: string;
+  clientsHeld: number;
+  clientsAsked?: number;
+  joinsFailed?: number;
+  serverCpuPercent?: number;
+  rssMb?: number;
+  tickP50Ms?: number;
+  tickP99Ms?: number;
+  rttP50Ms?: number;
+  rttP99Ms?: number;
+  bytesPerSecPerClient: number;
+  patchBytesPerSecPerClient?: number;
+  messageBytesPerSecPerClient?: number;
+  eventsWrittenPerSec?: number;
+  eventsLost?: number;
+  botRejects?: Record<string, number>;
+  farPlayersSeen?: number;
+  generator?: string;
+  probes?: number;
+  generatorCpuPercent?: number;
+  generatorCpuPer100Clients?: number;
+  eventLogCapacity?: { eventsPerSec: number; lost: number };
+  limits: { tickP99Ms: number; rttP99Ms: number; maxTried: number };
+  steps: Step[];
+  ratioToOneProcess?: number | null;
+  oneProcessHeld?: number | null;
+}
+
+function markdown(results: Row[]): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`;
   const rows = results
     .filter((r) => !EXTRA.includes(r.scenario))
@@ -525,12 +562,12 @@ function markdown(results: any[]): string {
   if (ramp)
     lines.push(
       "",
-      `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
+      `Ramp: ${ramp.clientsHeld} clients held within tick p99 ≤ ${ramp.limits.tickP99Ms} ms and RTT p99 ≤ ${ramp.limits.rttP99Ms} ms (tried up to ${ramp.limits.maxTried}); steps: ${ramp.steps.map((s) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
     );
   if (cluster)
     lines.push(
       "",
-      `Cluster: two processes behind one Redis held ${cluster.clientsHeld} clients within the same limits, ${fmt(cluster.ratioToOneProcess, 2)}× one process (${cluster.oneProcessHeld}); steps: ${cluster.steps.map((s: any) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
+      `Cluster: two processes behind one Redis held ${cluster.clientsHeld} clients within the same limits, ${fmt(cluster.ratioToOneProcess, 2)}× one process (${cluster.oneProcessHeld}); steps: ${cluster.steps.map((s) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
     );
   return lines.join("\n") + "\n";
 }
@@ -549,7 +586,7 @@ async function main() {
   }
   const all = readdirSync(RESULTS)
     .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), "utf8")));
+    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), "utf8")) as Row);
   const order = [...SCENARIOS.map((s) => s.name), ...EXTRA];
   all.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   const table = markdown(all);
