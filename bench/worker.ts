@@ -1,10 +1,24 @@
 /**
- * A load-generator thread: real SDK clients running the bots of loadtest/bots.ts. The main thread
- * asks for more clients, for a report (round trips and refusals since the last one), and to stop.
+ * A load-generator thread. In a world, most clients speak the wire protocol directly
+ * (loadtest/wire.ts: they send moves and count bytes, decoding no state) and the first `probes`
+ * of the thread are full SDK clients that decode state, time action → ack and check that no
+ * player beyond the interest radius ever shows. Dungeon bots, and every client with
+ * `--generator sdk`, are SDK clients running the bots of loadtest/bots.ts. The main thread asks
+ * for more clients, for a report (round trips, refusals, far players since the last one), and to
+ * stop.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Client, type Room } from "@colyseus/sdk";
-import { DungeonFighter, fetchMap, joinAsGuest, newStats, WorldWalker, type BotStats } from "../loadtest/bots.js";
+import {
+  DungeonFighter,
+  fetchMap,
+  guestToken,
+  joinAsGuest,
+  newStats,
+  WorldWalker,
+  type BotStats,
+} from "../loadtest/bots.js";
+import { WireConnection, WireWalker, type WireCounters } from "../loadtest/wire.js";
 
 export interface WorkerInit {
   endpoint: string;
@@ -12,6 +26,11 @@ export interface WorkerInit {
   kind: "world" | "dungeon";
   /** Global index of this worker's first bot (for names and parties). */
   firstIndex: number;
+  /** "wire": cheap clients plus `probes` SDK clients per thread; "sdk": SDK clients only. */
+  generator: "wire" | "sdk";
+  probes: number;
+  /** Whether the server runs interest management (the probes then check the radius). */
+  aoi: boolean;
 }
 
 export type ToWorker = { type: "add"; count: number } | { type: "report" } | { type: "stop" };
@@ -23,17 +42,26 @@ export type FromWorker =
       connected: number;
       failed: number;
       joining: number;
+      /** Players seen by a probe beyond the interest radius (must stay 0 with AOI on). */
+      farSeen: number;
+      probes: number;
     }
   | { type: "stopped" };
 
 const init = workerData as WorkerInit;
+/** The fields of `welcome` the bots read. */
+type Welcome = { speed: number; aoiRadius?: number };
 const port = parentPort!;
-let stats: BotStats = newStats();
+const stats: BotStats = newStats();
 let next = init.firstIndex;
 let connected = 0;
 let failed = 0;
 let joining = 0;
-const rooms = new Set<Room<any>>();
+let farSeen = 0;
+let probes = 0;
+const wireCounters: WireCounters = { bytes: 0, frames: 0 };
+const wires = new Set<WireConnection>();
+const rooms = new Set<Room>();
 const brains = new Set<{ stop(): void }>();
 const JOIN_CONCURRENCY = 16;
 const queue: Array<() => Promise<void>> = [];
@@ -48,14 +76,49 @@ const map =
 function pump(): void {
   while (active < JOIN_CONCURRENCY && queue.length > 0) {
     active++;
-    queue.shift()!().finally(() => {
+    void queue.shift()!().finally(() => {
       active--;
       pump();
     });
   }
 }
 
+/** A cheap world client: the wire protocol, no state decoded past its own starting position. */
+async function joinWire(index: number): Promise<void> {
+  joining++;
+  try {
+    const token = await guestToken(init.httpUrl, `bot-${index}`);
+    const conn = new WireConnection(wireCounters);
+    const welcome = new Promise<Welcome>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no welcome within 10 s")), 10_000);
+      conn.on<Welcome>("welcome", (w) => {
+        clearTimeout(timer);
+        resolve(w);
+      });
+    });
+    // The walker must hear the first state, so it exists before the socket opens.
+    const walker = new WireWalker(conn, await map, stats);
+    await conn.join(init.httpUrl, token, "world", { world: "meadow", device: "desktop" });
+    const w = await welcome;
+    wires.add(conn);
+    connected++;
+    conn.onClose = () => {
+      wires.delete(conn);
+      connected--;
+    };
+    brains.add(walker);
+    walker.start(w);
+  } catch {
+    failed++;
+  } finally {
+    joining--;
+  }
+}
+
 async function joinOne(index: number, run = 0): Promise<void> {
+  const probe = init.kind === "world" && probes < init.probes;
+  if (init.kind === "world" && init.generator === "wire" && !probe) return joinWire(index);
+  if (probe) probes++;
   joining++;
   const client = new Client(init.endpoint);
   try {
@@ -63,7 +126,9 @@ async function joinOne(index: number, run = 0): Promise<void> {
       init.kind === "world"
         ? { world: "meadow", device: "desktop" }
         : { dungeon: "crypt", party: `bench-${Math.floor(index / 4)}-${run}` };
-    const { room, welcome } = await joinAsGuest(client, init.httpUrl, init.kind, options, `bot-${index}`);
+    const joined = await joinAsGuest(client, init.httpUrl, init.kind, options, `bot-${index}`);
+    const room = joined.room;
+    const welcome = joined.welcome as Welcome;
     room.reconnection.enabled = false;
     rooms.add(room);
     connected++;
@@ -74,6 +139,16 @@ async function joinOne(index: number, run = 0): Promise<void> {
     if (init.kind === "world") {
       const brain = new WorldWalker(room, welcome, await map, stats);
       brains.add(brain);
+      if (probe && init.aoi) {
+        // No player beyond the radius may be in a probe's state after any patch.
+        const radius = welcome.aoiRadius ?? Infinity;
+        room.onStateChange((state: { players?: Map<string, { x: number; y: number }> }) => {
+          const me = state.players?.get(room.sessionId);
+          if (!me || !state.players) return;
+          for (const [id, p] of state.players)
+            if (id !== room.sessionId && Math.hypot(p.x - me.x, p.y - me.y) > radius + 1e-6) farSeen++;
+        });
+      }
       brain.start();
     } else {
       const brain = new DungeonFighter(room, welcome, await map, stats, await strike, index % 4);
@@ -99,7 +174,9 @@ async function joinOne(index: number, run = 0): Promise<void> {
   }
 }
 
-port.on("message", async (msg: ToWorker) => {
+port.on("message", (msg: ToWorker) => void onMessage(msg));
+
+async function onMessage(msg: ToWorker): Promise<void> {
   if (msg.type === "add") {
     for (let i = 0; i < msg.count; i++) {
       const index = next++;
@@ -114,7 +191,10 @@ port.on("message", async (msg: ToWorker) => {
       connected,
       failed,
       joining: joining + queue.length,
+      farSeen,
+      probes,
     };
+    farSeen = 0;
     // Start a fresh window; the brains keep the same object, so swap its contents.
     stats.rtt = [];
     stats.rejects = {};
@@ -122,7 +202,7 @@ port.on("message", async (msg: ToWorker) => {
   } else if (msg.type === "stop") {
     for (const brain of brains) brain.stop();
     queue.length = 0;
-    await Promise.allSettled([...rooms].map((room) => room.leave()));
+    await Promise.allSettled([...[...rooms].map((room) => room.leave()), ...[...wires].map((w) => w.leave())]);
     port.postMessage({ type: "stopped" } satisfies FromWorker);
   }
-});
+}

@@ -8,7 +8,7 @@ export const policy = {
   /** Simulation steps per second in a world. */
   worldTickRate: 20,
   /** Simulation steps per second in a dungeon (enemy AI, mana, revivals). */
-  dungeonTickRate: 10,
+  dungeonTickRate: 60,
   /** Simulation steps per second in a match: only the turn timer runs, so a few suffice. */
   matchTickRate: 10,
   /** Spectators a match takes beside its players. */

@@ -11,7 +11,12 @@ export const bodyFields = () => ({
   maxHp: t.number(),
 });
 
-export const Player = schema({ ...bodyFields(), level: t.number() }, "Player");
+/**
+ * A world player's position is whole units within the world's bounds (moves and spawns are
+ * rounded), so it goes out as a fixed two-byte uint16 instead of a variable number (three bytes
+ * past 255): one byte less per coordinate that changes, the bulk of a world's patches.
+ */
+export const Player = schema({ ...bodyFields(), x: t.uint16(), y: t.uint16(), level: t.number() }, "Player");
 export type Player = SchemaType<typeof Player>;
 
 export const Portal = schema({ id: t.string(), x: t.number(), y: t.number(), to: t.string() }, "Portal");
