@@ -53,7 +53,7 @@ export class ServerProcess {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     // Keep the last megabyte of what it printed, for assertions and for diagnosing a failed start.
-    const keep = (d: Buffer) => (this.output = (this.output + d).slice(-1_000_000));
+    const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-1_000_000));
     this.child.stdout!.on("data", keep);
     this.child.stderr!.on("data", keep);
     await new Promise<void>((resolve, reject) => {

@@ -142,10 +142,10 @@ async function joinOne(index: number, run = 0): Promise<void> {
       if (probe && init.aoi) {
         // No player beyond the radius may be in a probe's state after any patch.
         const radius = welcome.aoiRadius ?? Infinity;
-        room.onStateChange((state: { players?: Map<string, { x: number; y: number }> }) => {
+        room.onStateChange((state) => {
           const me = state.players?.get(room.sessionId);
           if (!me || !state.players) return;
-          for (const [id, p] of state.players)
+          for (const [id, p] of state.players.entries())
             if (id !== room.sessionId && Math.hypot(p.x - me.x, p.y - me.y) > radius + 1e-6) farSeen++;
         });
       }

@@ -3,6 +3,7 @@
  * and the headless benchmark (bench/). They play by the rules, at legal speed, so a correct
  * server refuses none of their actions; every refusal they get is counted.
  */
+import type { DungeonState, MoveRules, WorldState } from "../client/types.js";
 import type { Client, Room } from "@colyseus/sdk";
 import { buildTileMap, isBlockedAt, segmentBlocked, type TileMap } from "../src/domain/tilemap.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
@@ -39,6 +40,10 @@ const near = (a: { x: number; y: number }, b: { x: number; y: number }) =>
   Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
 
 /** Joins `roomName` with a fresh guest and waits for the welcome and the own body. */
+/** A bot's view of a room's state: a world's or a dungeon's (bots read what their room has). */
+export type BotState = Partial<WorldState> & Partial<DungeonState>;
+export type BotRoom = Room<unknown, BotState>;
+
 export async function joinAsGuest(
   client: Client,
   httpUrl: string,
@@ -47,13 +52,13 @@ export async function joinAsGuest(
   name: string,
 ) {
   client.auth.token ||= await guestToken(httpUrl, name);
-  const room = await client.joinOrCreate(roomName, options);
+  const room: BotRoom = await client.joinOrCreate<BotState>(roomName, options);
   // Broadcasts may arrive before a brain takes over; they are fine to drop.
   for (const type of ["chat", "combat", "pong", "phase", "cleared", "failed", "reject"])
     room.onMessage(type, () => undefined);
-  const welcome = await new Promise<any>((resolve, reject) => {
+  const welcome = await new Promise<MoveRules>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no welcome within 10 s")), 10_000);
-    room.onMessage("welcome", (w) => {
+    room.onMessage("welcome", (w: MoveRules) => {
       clearTimeout(timer);
       resolve(w);
     });
@@ -67,7 +72,7 @@ abstract class Brain {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    protected readonly room: Room<any>,
+    protected readonly room: BotRoom,
     protected readonly welcome: { speed: number },
     protected readonly map: TileMap,
     protected readonly stats: BotStats,
@@ -130,7 +135,7 @@ export class WorldWalker extends Brain {
   private readonly unacked: Array<{ x: number; y: number; at: number }> = [];
 
   constructor(
-    room: Room<any>,
+    room: BotRoom,
     welcome: { speed: number },
     map: TileMap,
     stats: BotStats,
@@ -195,7 +200,7 @@ export class DungeonFighter extends Brain {
    *   `attack/bad_target`, rightly). Slot 0 also picks up the loot, so heroes never race for it.
    */
   constructor(
-    room: Room<any>,
+    room: BotRoom,
     welcome: { speed: number },
     map: TileMap,
     stats: BotStats,
@@ -227,7 +232,7 @@ export class DungeonFighter extends Brain {
       return;
     }
     if (this.slot === 0) {
-      for (const loot of state.loot.values()) {
+      for (const loot of state.loot?.values() ?? []) {
         if (dist(me, loot) <= 50 && !this.asked.has(loot.id)) {
           this.asked.add(loot.id);
           this.send("pickup", { loot: loot.id });
@@ -235,11 +240,9 @@ export class DungeonFighter extends Brain {
         }
       }
     }
-    const alive = [...state.enemies.values()]
-      .filter((e: any) => e.alive)
-      .sort((a: any, b: any) => dist(me, a) - dist(me, b));
+    const alive = [...(state.enemies?.values() ?? [])].filter((e) => e.alive).sort((a, b) => dist(me, a) - dist(me, b));
     if (alive.length === 0) return;
-    const target: any = alive[this.slot % alive.length];
+    const target = alive[this.slot % alive.length];
     const now = performance.now();
     if (dist(me, target) <= this.strike.range * 0.7) {
       if (now < this.readyAt) return;

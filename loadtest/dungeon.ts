@@ -33,12 +33,13 @@ cli(async (options: Options) => {
       `hero-${options.clientId}`,
     );
     const fighter = new DungeonFighter(room, welcome, map, stats, strike, options.clientId % PARTY);
-    fighter.onOver = async () => {
-      fighter.stop();
-      await room.leave();
-      run++;
-      await play();
-    };
+    fighter.onOver = () =>
+      void (async () => {
+        fighter.stop();
+        await room.leave();
+        run++;
+        await play();
+      })();
     fighter.start();
   };
   await play();
