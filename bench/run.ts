@@ -186,7 +186,7 @@ const quantile = (sorted: number[], q: number) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scrape(server: ServerProcess): Promise<Samples> {
-  return parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+  return parseMetrics(await server.metricsText());
 }
 
 async function startServer(aoi: boolean): Promise<{ server: ServerProcess; dataDir: string }> {

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey } from "node:crypto";
+import { createHash, createPrivateKey, randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -24,6 +24,8 @@ export class ServerProcess {
   private child!: ChildProcess;
   output = "";
   readonly url: string;
+  /** Production closes /metrics without a token: each process gets one of its own. */
+  private readonly metricsToken = randomBytes(24).toString("hex");
 
   constructor(
     readonly port: number,
@@ -31,6 +33,12 @@ export class ServerProcess {
     readonly env: Record<string, string> = {},
   ) {
     this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** The process's Prometheus metrics, as text. */
+  async metricsText(): Promise<string> {
+    const res = await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${this.metricsToken}` } });
+    return res.text();
   }
 
   /** Starts it and resolves once it is listening (it tells its parent, as under PM2). */
@@ -46,6 +54,7 @@ export class ServerProcess {
         ADMIN_USER: "admin",
         ADMIN_PASSWORD: "local-process-password",
         MATCH_SIGNING_KEY: testSigningKey(),
+        METRICS_TOKEN: this.metricsToken,
         AUTH_RATE_PER_MIN: "0",
         LOG_LEVEL: "info",
         ...this.env,

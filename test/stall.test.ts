@@ -59,7 +59,7 @@ async function joinWorld(server: ServerProcess): Promise<Bot> {
   return new Bot(client, room, welcome, user);
 }
 
-const metrics = async (server: ServerProcess) => parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+const metrics = async (server: ServerProcess) => parseMetrics(await server.metricsText());
 
 /** The location stored for `userId`, read straight from the database file. */
 function storedLocation(db: DatabaseSync, userId: string): { x: number; y: number } | null {
