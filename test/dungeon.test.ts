@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { matchMaker } from "@colyseus/core";
 import { Bot, fight, http, nextMessage, startApp, until, type TestApp } from "./helpers.js";
+import type { DungeonState } from "../client/index.js";
 
 const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
 
@@ -15,10 +16,10 @@ describe("dungeon room", function () {
   after(async () => app.stop());
 
   /** Two heroes of one party in `dungeon`. */
-  async function party(dungeon: string): Promise<[Bot, Bot]> {
+  async function party(dungeon: string): Promise<[Bot<DungeonState>, Bot<DungeonState>]> {
     const name = `party-${Math.random()}`;
-    const a = await Bot.join(app, { dungeon, party: name }, undefined, "dungeon");
-    const b = await Bot.join(app, { dungeon, party: name }, undefined, "dungeon");
+    const a = await Bot.join<DungeonState>(app, { dungeon, party: name }, undefined, "dungeon");
+    const b = await Bot.join<DungeonState>(app, { dungeon, party: name }, undefined, "dungeon");
     return [a, b];
   }
 
@@ -44,8 +45,8 @@ describe("dungeon room", function () {
     assert.equal(a.room.roomId, b.room.roomId);
     await until(a.room, () => a.room.state.heroes.size === 2, 5000, "both heroes in the state");
     assert.equal(a.welcome.dungeon, "training");
-    const solo1 = await Bot.join(app, { dungeon: "training" }, undefined, "dungeon");
-    const solo2 = await Bot.join(app, { dungeon: "training" }, undefined, "dungeon");
+    const solo1 = await Bot.join<DungeonState>(app, { dungeon: "training" }, undefined, "dungeon");
+    const solo2 = await Bot.join<DungeonState>(app, { dungeon: "training" }, undefined, "dungeon");
     assert.notEqual(solo1.room.roomId, solo2.room.roomId);
     assert.notEqual(solo1.room.roomId, a.room.roomId);
     assert.equal(a.room.state.status, "waiting");
@@ -55,9 +56,9 @@ describe("dungeon room", function () {
   it("holds at most 4 heroes in a party's instance", async () => {
     const name = `full-${Math.random()}`;
     const heroes = await Promise.all(
-      [1, 2, 3, 4].map(() => Bot.join(app, { dungeon: "training", party: name }, undefined, "dungeon")),
+      [1, 2, 3, 4].map(() => Bot.join<DungeonState>(app, { dungeon: "training", party: name }, undefined, "dungeon")),
     );
-    const fifth = await Bot.join(app, { dungeon: "training", party: name }, undefined, "dungeon");
+    const fifth = await Bot.join<DungeonState>(app, { dungeon: "training", party: name }, undefined, "dungeon");
     assert.notEqual(fifth.room.roomId, heroes[0].room.roomId);
     await Promise.all([...heroes, fifth].map((bot) => bot.leave()));
   });
@@ -68,7 +69,7 @@ describe("dungeon room", function () {
     await Promise.all([a.walkTo(225, 150), b.walkTo(250, 175)]);
     const hits: any[] = [];
     const off = [a, b].map((bot) => bot.room.onMessage("combat", (c: any) => bot === a && hits.push(c)));
-    const maxHp = a.room.state.enemies.get(target).maxHp;
+    const maxHp = a.room.state.enemies.get(target)!.maxHp;
     a.send("attack", { target, ability: "strike", damage: 9999 }); // a client cannot dictate damage
     b.send("attack", { target });
     await until(a.room, () => hits.length === 2, 5000, "two combat messages");
@@ -80,13 +81,13 @@ describe("dungeon room", function () {
       assert.ok(h.damage >= 1 && h.damage <= 25, `damage ${h.damage} comes from stats`);
     }
     const dealt = hits.reduce((sum, h) => sum + h.damage, 0);
-    await until(a.room, () => a.room.state.enemies.get(target).hp === Math.max(0, maxHp - dealt));
+    await until(a.room, () => a.room.state.enemies.get(target)!.hp === Math.max(0, maxHp - dealt));
     assert.equal(a.room.state.status, "active");
     await Promise.all([a.leave(), b.leave()]);
   });
 
   it("refuses cooldown, range and target abuse", async () => {
-    const bot = await Bot.join(app, { dungeon: "training" }, undefined, "dungeon");
+    const bot = await Bot.join<DungeonState>(app, { dungeon: "training" }, undefined, "dungeon");
     await bot.expectReject("attack", { target: "dummy-1" }, "attack/out_of_range");
     await bot.expectReject("attack", { target: "nobody" }, "attack/bad_target");
     await bot.expectReject("attack", { target: "dummy-1", ability: "bone-nova" }, "input/invalid");
@@ -174,11 +175,11 @@ describe("dungeon room", function () {
     await back;
     assert.equal(a.room.sessionId, sessionId);
     assert.ok(b.room.state.heroes.has(sessionId), "the body stayed for the window");
-    const hp = b.room.state.enemies.get("dummy-1").hp;
+    const hp = b.room.state.enemies.get("dummy-1")!.hp;
     const hit = nextMessage(b.room, "combat", 5000, (c: any) => c.source === sessionId);
     await fight(a, strike, "dummy-1"); // seq and cooldowns carry on across the reconnection
     assert.equal((await hit).target, "dummy-1");
-    assert.ok(b.room.state.enemies.get("dummy-1").hp < hp);
+    assert.ok(b.room.state.enemies.get("dummy-1")!.hp < hp);
     await Promise.all([a.leave(), b.leave()]);
   });
 });
@@ -187,7 +188,7 @@ describe("dungeon clean-up", () => {
   it("an empty instance closes itself after the grace time", async () => {
     const app = await startApp({ DUNGEON_GRACE_SECONDS: "1" });
     try {
-      const bot = await Bot.join(app, { dungeon: "training" }, undefined, "dungeon");
+      const bot = await Bot.join<DungeonState>(app, { dungeon: "training" }, undefined, "dungeon");
       const server = room(app, bot.room.roomId);
       const disposed = new Promise<void>((resolve) => server["_events"].once("dispose", () => resolve()));
       await bot.leave();

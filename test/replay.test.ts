@@ -8,6 +8,7 @@ import { replay, type ReplayLog } from "../src/engine/replay.js";
 import { KINDS } from "../src/rooms/index.js";
 import type { KindRoom } from "../src/rooms/KindRoom.js";
 import { Bot, fight, http, nextMessage, startApp, type TestApp } from "./helpers.js";
+import type { DungeonState } from "../client/index.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };
 const basic = "Basic " + Buffer.from("admin:correct-horse-battery").toString("base64");
@@ -80,8 +81,8 @@ describe("replays", function () {
   it("replays a crypt run to the clear", async () => {
     const strike = (await http(app, "GET", "/api/abilities/strike")).body;
     const party = `party-${Math.random()}`;
-    const a = await Bot.join(app, { dungeon: "crypt", party }, undefined, "dungeon");
-    const b = await Bot.join(app, { dungeon: "crypt", party }, undefined, "dungeon");
+    const a = await Bot.join<DungeonState>(app, { dungeon: "crypt", party }, undefined, "dungeon");
+    const b = await Bot.join<DungeonState>(app, { dungeon: "crypt", party }, undefined, "dungeon");
     const cleared = nextMessage(a.room, "cleared", 90_000);
     await Promise.all([fight(a, strike), fight(b, strike)]);
     await cleared;

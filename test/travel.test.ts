@@ -3,6 +3,7 @@ import { worlds } from "../src/content/worlds.js";
 import { newProfile } from "../src/domain/profile.js";
 import type { Profile } from "../src/persistence/store.js";
 import { Bot, guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import type { WorldWelcome } from "../client/index.js";
 
 const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
 
@@ -57,7 +58,7 @@ describe("travel", function () {
     assert.deepEqual(profile.inventory, [{ item: "wood", qty: 3 }]);
 
     // Arriving through a portal starts a cooldown; the way back is refused for now.
-    const back = new Bot(bot.client, arrived, { speed: 180 }, user);
+    const back = new Bot(bot.client, arrived, { speed: 180 } as WorldWelcome, user);
     await back.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
     // Leaving and joining again does not reset it: the arrival is kept with the profile.
     await arrived.leave();

@@ -57,7 +57,7 @@ describe("world room", function () {
       );
       assert.ok(Math.abs(bot.welcome.serverTime - Date.now()) < 5000);
       assert.equal(bot.room.state.world, "meadow");
-      assert.equal(bot.room.state.portals.get("meadow-east-gate").to, "dunes");
+      assert.equal(bot.room.state.portals.get("meadow-east-gate")!.to, "dunes");
       assert.equal(bot.room.state.resources.size, meadow.resources.length);
       const me = bot.me as any;
       assert.equal(me.userId, bot.user.userId);
@@ -210,10 +210,10 @@ describe("world room", function () {
       await bot.expectReject("gather", { resource: "stone-1" }, "gather/out_of_range");
       await bot.walkTo(1130, 950); // oak-1 at (1150, 950)
       const got = nextMessage(bot.room, "gathered");
-      const amount = bot.room.state.resources.get("oak-1").amount;
+      const amount = bot.room.state.resources.get("oak-1")!.amount;
       bot.send("gather", { resource: "oak-1" });
       assert.deepEqual(await got, { resource: "oak-1", item: "wood", qty: 1 });
-      await until(bot.room, () => bot.room.state.resources.get("oak-1").amount === amount - 1);
+      await until(bot.room, () => bot.room.state.resources.get("oak-1")!.amount === amount - 1);
       await bot.expectReject("gather", { resource: "oak-1" }, "gather/cooldown");
       await bot.leave();
       const profile = await app.services.store.loadProfile(bot.user.userId);
@@ -243,7 +243,7 @@ describe("world room", function () {
       await walker.walkTo(1000, 850);
       await until(watcher.room, () => watcher.sees.includes(walker.room.sessionId), 5000, "walker visible");
       const seen = watcher.room.state.players.get(walker.room.sessionId);
-      assert.equal(seen.userId, farUser.userId);
+      assert.equal(seen!.userId, farUser.userId);
       assert.ok(walker.sees.includes(watcher.room.sessionId), "and the other way round");
 
       await walker.walkTo(1000, 450);
