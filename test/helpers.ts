@@ -80,8 +80,7 @@ export async function startApp(
   };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until every caller names its body
-export async function http<B = any>(
+export async function http<B = unknown>(
   app: TestApp,
   method: string,
   path: string,
@@ -117,8 +116,7 @@ export function sdk(app: TestApp, token?: string): Client {
 }
 
 /** Resolves with the next message of `type` on `room` (and rejects after `ms`). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until every caller names its message
-export function nextMessage<T = any>(
+export function nextMessage<T = unknown>(
   room: Room,
   type: string,
   ms = 5000,
