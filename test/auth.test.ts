@@ -23,7 +23,8 @@ describe("auth: tokens", () => {
 
   it("signs and verifies HS256 tokens with the user's id and name", async () => {
     const token = await tokens.sign({ userId: "u1", name: "Ann" });
-    assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString()).alg, "HS256");
+    const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString()) as { alg: string };
+    assert.equal(header.alg, "HS256");
     assert.deepEqual(await tokens.verify(token), { ok: true, claims: { userId: "u1", name: "Ann" } });
   });
 

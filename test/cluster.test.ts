@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@colyseus/sdk";
+import { Client, type Room, type SeatReservation } from "@colyseus/sdk";
+import type { ServerMessages, WorldState } from "../client/index.js";
 import { PostgresStore } from "../src/persistence/postgres.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Store } from "../src/persistence/store.js";
@@ -61,7 +62,7 @@ async function guestAt(server: ServerProcess) {
 async function joinWorld(server: ServerProcess, token: string, world: string) {
   const client = new Client(`ws://127.0.0.1:${server.port}`);
   client.auth.token = token;
-  const room: any = await client.joinOrCreate("world", { world });
+  const room: Room<unknown, WorldState> = await client.joinOrCreate<WorldState>("world", { world });
   room.reconnection.enabled = false;
   for (const type of ["welcome", "reject", "chat"]) room.onMessage(type, () => undefined);
   await until(room, () => room.state.players?.get(room.sessionId) !== undefined);
@@ -157,20 +158,22 @@ function clusterSuite(shared: SharedStore) {
       const dunesProcess = where.find((i) => i.roomId === dunesHolder.room.roomId)!.processId;
       assert.notEqual(meadowProcess, dunesProcess, "the two worlds live on different processes");
 
-      const answer = nextMessage(source.room, "travel");
+      const answer = nextMessage<
+        Omit<ServerMessages["world"]["travel"], "reservation"> & { reservation: SeatReservation }
+      >(source.room, "travel");
       source.room.send("travel", { seq: 1, portal: "meadow-east-gate" });
       const { world, reservation } = await answer;
       assert.equal(world, "dunes");
       assert.equal(reservation.processId, dunesProcess);
       await source.room.leave();
-      const arrived: any = await source.client.consumeSeatReservation(reservation);
+      const arrived = await source.client.consumeSeatReservation<WorldState>(reservation);
       arrived.onMessage("welcome", () => undefined); // a new room sends its welcome: take it
       await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
       assert.equal(arrived.roomId, dunesHolder.room.roomId);
-      assert.equal(arrived.state.players.get(arrived.sessionId).hp, 64);
+      assert.equal(arrived.state.players.get(arrived.sessionId)!.hp, 64);
       const me = (await (
         await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })
-      ).json()) as any;
+      ).json()) as { inventory: unknown; location: { world: string } };
       assert.deepEqual(me.inventory, [{ item: "stone", qty: 5 }]);
       assert.equal(me.location.world, "dunes");
       const bodies = (await instances(a)).reduce((n, i) => n + i.players, 0);
@@ -183,8 +186,8 @@ function clusterSuite(shared: SharedStore) {
       const u2 = await guestAt(b);
       const player = await joinWorld(a, u1.token, "meadow");
       const start = {
-        x: player.room.state.players.get(player.room.sessionId).x,
-        y: player.room.state.players.get(player.room.sessionId).y,
+        x: player.room.state.players.get(player.room.sessionId)!.x,
+        y: player.room.state.players.get(player.room.sessionId)!.y,
       };
 
       await redis.kill();
@@ -197,7 +200,7 @@ function clusterSuite(shared: SharedStore) {
       player.room.send("move", { seq: 1, x: start.x + 5, y: start.y });
       await until(
         player.room,
-        () => isAt(player.room.state.players.get(player.room.sessionId), { x: start.x + 5, y: start.y }),
+        () => isAt(player.room.state.players.get(player.room.sessionId)!, { x: start.x + 5, y: start.y }),
         5000,
         "move accepted",
       );

@@ -99,7 +99,10 @@ describe("config", () => {
     const prod = { NODE_ENV: "production", ADMIN_USER: "admin", MATCH_SIGNING_KEY: testSigningKey() };
     assert.throws(
       () => loadConfig({ ...prod, JWT_SECRET: "a".repeat(32), ADMIN_PASSWORD: "a-long-password" }),
-      /^ConfigError: Invalid configuration: JWT_SECRET is too weak for production \(about 0 bits of entropy; at least 100 needed\)$/,
+      new RegExp(
+        "^ConfigError: Invalid configuration: JWT_SECRET is too weak for production " +
+          "\\(about 0 bits of entropy; at least 100 needed\\)$",
+      ),
     );
     assert.throws(
       () => loadConfig({ ...prod, JWT_SECRET: SECRET, ADMIN_PASSWORD: "aaaaaaaaaaaa" }),

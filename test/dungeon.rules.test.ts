@@ -77,8 +77,8 @@ describe("rules: loot and progression", () => {
     const dropped = drops.filter((d) => d !== null);
     assert.ok(dropped.length > 540 && dropped.length < 660, `about 60 %, got ${dropped.length}`);
     for (const d of dropped) {
-      const entry = table.entries.find((e) => e.item === d!.item)!;
-      assert.ok(d!.qty >= entry.minQty && d!.qty <= entry.maxQty);
+      const entry = table.entries.find((e) => e.item === d.item)!;
+      assert.ok(d.qty >= entry.minQty && d.qty <= entry.maxQty);
     }
     const training = content.lootTables.get("training")!;
     assert.ok(

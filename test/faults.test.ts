@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Client } from "@colyseus/sdk";
+import type { WorldState, WorldWelcome } from "../client/index.js";
 import {
   Bot,
   freePort,
@@ -36,9 +37,9 @@ async function joinAndWalk(server: ServerProcess) {
   };
   const client = new Client(`ws://127.0.0.1:${server.port}`);
   client.auth.token = user.token;
-  const room = await client.joinOrCreate("world");
+  const room = await client.joinOrCreate<WorldState>("world");
   room.reconnection.enabled = false; // the server is about to die: no retries
-  const welcome = await nextMessage(room, "welcome");
+  const welcome = await nextMessage<WorldWelcome>(room, "welcome");
   await until(room, () => room.state.players?.get(room.sessionId) !== undefined);
   return { user, bot: new Bot(client, room, welcome, user) };
 }
@@ -120,10 +121,14 @@ describe("faults: the store refuses writes", function () {
       await bot.walkTo(bot.me.x + 20, bot.me.y + 5);
       const last = { x: bot.me.x, y: bot.me.y };
       await failed;
-      const guest = await http(app, "POST", "/auth/guest", {});
+      const guest = await http<{ error: { code: string } }>(app, "POST", "/auth/guest", {});
       assert.equal(guest.status, 503, "an account cannot be written now, and the answer says so");
       assert.equal(guest.body.error.code, "dependency/down");
-      const health = await http(app, "GET", "/health");
+      const health = await http<{ down: string[]; saves: { failures: number; pending: number } }>(
+        app,
+        "GET",
+        "/health",
+      );
       assert.equal(health.status, 503);
       assert.deepEqual(health.body.down, ["store (sqlite)"]);
       assert.ok(health.body.saves.failures >= 1);

@@ -14,6 +14,17 @@ import { loadContent, type ContentSources } from "../src/content/index.js";
 import type { WorldTemplate } from "../src/content/worlds.js";
 import { createLogger } from "../src/log.js";
 import type { Services } from "../src/services.js";
+import type {
+  DungeonState,
+  DungeonWelcome,
+  Enemy,
+  Hero,
+  Player,
+  Reject,
+  SyncMap,
+  WorldState,
+  WorldWelcome,
+} from "../client/index.js";
 import { freePort } from "../bench/server-process.js";
 export { freePort, ServerProcess } from "../bench/server-process.js";
 
@@ -69,18 +80,30 @@ export async function startApp(
   };
 }
 
-export async function http(app: TestApp, method: string, path: string, body?: unknown, token?: string) {
+export async function http<B = unknown>(
+  app: TestApp,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: B }> {
   const res = await fetch(app.url + path, {
     method,
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  // The caller names the shape of the route's answer.
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as B };
 }
 
 export async function guest(app: TestApp, name?: string): Promise<{ token: string; userId: string; name: string }> {
-  const res = await http(app, "POST", "/auth/guest", name ? { name } : {});
+  const res = await http<{ token: string; userId: string; name: string }>(
+    app,
+    "POST",
+    "/auth/guest",
+    name ? { name } : {},
+  );
   if (res.status !== 201) throw new Error(`guest login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -93,7 +116,7 @@ export function sdk(app: TestApp, token?: string): Client {
 }
 
 /** Resolves with the next message of `type` on `room` (and rejects after `ms`). */
-export function nextMessage<T = any>(
+export function nextMessage<T = unknown>(
   room: Room,
   type: string,
   ms = 5000,
@@ -135,15 +158,21 @@ export function until(room: Room, predicate: () => boolean, ms = 5000, what = "c
 export const isAt = (a: { x: number; y: number }, b: { x: number; y: number }) =>
   Math.abs(a.x - b.x) < 1e-3 && Math.abs(a.y - b.y) < 1e-3;
 
+/** The welcome a room of state `S` sends. */
+export type WelcomeOf<S> = S extends DungeonState ? DungeonWelcome : WorldWelcome;
+
+/** What `Bot` reads of either state: a world's players or a dungeon's heroes. */
+type Bodies = Partial<{ players: SyncMap<Player>; heroes: SyncMap<Hero> }>;
+
 /** A test player: an SDK room with a `seq` counter and helpers that wait on the server's answers. */
-export class Bot {
+export class Bot<S = WorldState> {
   seq = 0;
   private lastAck = performance.now();
 
   constructor(
     readonly client: Client,
-    readonly room: Room,
-    readonly welcome: any,
+    readonly room: Room<unknown, S>,
+    readonly welcome: WelcomeOf<S>,
     readonly user: { token: string; userId: string; name: string },
   ) {
     // Messages a test does not wait for are fine to drop (the SDK warns about unhandled types).
@@ -151,35 +180,37 @@ export class Bot {
       room.onMessage(type, () => undefined);
   }
 
-  static async join(
+  static async join<S = WorldState>(
     app: TestApp,
     options: Record<string, unknown> = {},
     user?: { token: string; userId: string; name: string },
     roomName = "world",
-  ): Promise<Bot> {
+  ): Promise<Bot<S>> {
     user ??= await guest(app, `P${Math.floor(Math.random() * 1e6)}`);
     const client = sdk(app, user.token);
-    const room = await client.joinOrCreate(roomName, options);
-    const welcome = await nextMessage(room, "welcome");
+    const room = await client.joinOrCreate<S>(roomName, options);
+    const welcome = await nextMessage<WelcomeOf<S>>(room, "welcome");
     await until(
       room,
-      () =>
-        room.state.players?.get?.(room.sessionId) !== undefined ||
-        room.state.heroes?.get?.(room.sessionId) !== undefined,
+      () => {
+        const state = room.state as Bodies;
+        return state.players?.get?.(room.sessionId) !== undefined || state.heroes?.get?.(room.sessionId) !== undefined;
+      },
       5000,
       "own body",
     );
-    return new Bot(client, room, welcome, user);
+    return new Bot<S>(client, room, welcome, user);
   }
 
   /** The own body: a world's Player or a dungeon's Hero. */
   get me(): { x: number; y: number; hp: number; alive?: boolean; mana?: number } {
-    return (this.room.state.players ?? this.room.state.heroes).get(this.room.sessionId);
+    const state = this.room.state as Bodies;
+    return (state.players ?? state.heroes)!.get(this.room.sessionId)!;
   }
 
   /** Ids of the players this client currently receives. */
   get sees(): string[] {
-    return [...this.room.state.players.keys()].sort();
+    return [...(this.room.state as Bodies).players!.keys()].sort();
   }
 
   send(type: string, payload: Record<string, unknown> = {}): number {
@@ -189,9 +220,9 @@ export class Bot {
   }
 
   /** Sends an action and resolves with the `reject` the server answers it with. */
-  async expectReject(type: string, payload: Record<string, unknown> = {}, code?: string): Promise<any> {
+  async expectReject(type: string, payload: Record<string, unknown> = {}, code?: string): Promise<Reject> {
     const seq = this.seq + 1;
-    const reject = nextMessage(this.room, "reject", 5000, (r: any) => r.seq === seq);
+    const reject = nextMessage<Reject>(this.room, "reject", 5000, (r) => r.seq === seq);
     this.send(type, payload);
     const r = await reject;
     if (code) if (r.code !== code) throw new Error(`expected ${code}, got ${r.code}: ${r.message}`);
@@ -212,8 +243,8 @@ export class Bot {
     // Positions are whole units: the server rounds, so round here too.
     const target = { x: Math.round(fromX + (x - fromX) * f), y: Math.round(fromY + (y - fromY) * f) };
     const seq = this.seq + 1;
-    let refused: any;
-    const off = this.room.onMessage("reject", (r: any) => {
+    let refused: Reject | undefined;
+    const off = this.room.onMessage("reject", (r: Reject) => {
       if (r.seq === seq) refused = r;
     });
     this.send("move", target);
@@ -250,20 +281,24 @@ export class Bot {
  * Plays a dungeon: walks to the nearest living enemy (or only `only`) and strikes it, respecting
  * the cooldown, until the run ends (or `only` is dead).
  */
-export async function fight(bot: Bot, strike: { range: number; cooldownMs: number }, only?: string): Promise<void> {
+export async function fight(
+  bot: Bot<DungeonState>,
+  strike: { range: number; cooldownMs: number },
+  only?: string,
+): Promise<void> {
   const state = bot.room.state;
   let readyAt = 0;
   while (state.status !== "cleared" && state.status !== "failed") {
     const me = bot.me;
-    const enemies = [...state.enemies.values()].filter((e: any) => e.alive && (only === undefined || e.id === only));
+    const enemies = [...state.enemies.values()].filter((e) => e.alive && (only === undefined || e.id === only));
     if (!me || enemies.length === 0) break;
     if (!me.alive) {
       await bot.room.waitForNextPatch();
       bot.resetMoveClock();
       continue;
     }
-    const dist = (e: any) => Math.hypot(e.x - me.x, e.y - me.y);
-    const target: any = enemies.sort((a, b) => dist(a) - dist(b))[0];
+    const dist = (e: Enemy) => Math.hypot(e.x - me.x, e.y - me.y);
+    const target = enemies.sort((a, b) => dist(a) - dist(b))[0];
     const d = dist(target);
     if (d <= strike.range * 0.85) {
       if (performance.now() < readyAt) {
@@ -310,8 +345,8 @@ export class RedisServer {
     this.child = child;
     return new Promise((resolve, reject) => {
       let out = "";
-      child.stdout!.on("data", (d) => {
-        out += d;
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
         if (out.includes("Ready to accept connections")) resolve();
       });
       child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));

@@ -1,27 +1,32 @@
 import assert from "node:assert/strict";
 import { http, startApp, type TestApp } from "./helpers.js";
 
+/** A session, as the auth routes answer it. */
+type Session = { token: string; userId: string; name: string };
+/** An error answer. */
+type Failure = { error: { code: string; message: string } };
+
 describe("HTTP: auth, profile, content, health", () => {
   let app: TestApp;
   before(async () => (app = await startApp()));
   after(async () => app.stop());
 
   it("creates guests with a token", async () => {
-    const res = await http(app, "POST", "/auth/guest", { name: "Ann" });
+    const res = await http<Session>(app, "POST", "/auth/guest", { name: "Ann" });
     assert.equal(res.status, 201);
     assert.equal(res.body.name, "Ann");
     assert.match(res.body.userId, /^[0-9a-f-]{36}$/);
     assert.equal(res.body.token.split(".").length, 3);
-    const anon = await http(app, "POST", "/auth/guest");
+    const anon = await http<Session>(app, "POST", "/auth/guest");
     assert.equal(anon.status, 201);
     assert.match(anon.body.name, /^Guest-\d{4}$/);
   });
 
   it("registers, refuses a taken name with 409 and bad input with 400", async () => {
-    const ok = await http(app, "POST", "/auth/register", { username: "frank_1", password: "password1" });
+    const ok = await http<Session>(app, "POST", "/auth/register", { username: "frank_1", password: "password1" });
     assert.equal(ok.status, 201);
     assert.equal(ok.body.name, "frank_1");
-    const taken = await http(app, "POST", "/auth/register", { username: "FRANK_1", password: "password2" });
+    const taken = await http<Failure>(app, "POST", "/auth/register", { username: "FRANK_1", password: "password2" });
     assert.equal(taken.status, 409);
     assert.equal(taken.body.error.code, "auth/username_taken");
     for (const body of [
@@ -31,31 +36,31 @@ describe("HTTP: auth, profile, content, health", () => {
       { username: "x".repeat(21), password: "password1" },
       {},
     ]) {
-      const res = await http(app, "POST", "/auth/register", body);
+      const res = await http<Failure>(app, "POST", "/auth/register", body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.error.code, "input/invalid");
       assert.equal(typeof res.body.error.message, "string");
     }
-    const notJson = await http(app, "POST", "/auth/register", "{nope");
+    const notJson = await http<Failure>(app, "POST", "/auth/register", "{nope");
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.error.code, "input/invalid");
   });
 
   it("logs in, with one answer for an unknown user and a wrong password", async () => {
     await http(app, "POST", "/auth/register", { username: "hank", password: "password1" });
-    const ok = await http(app, "POST", "/auth/login", { username: "hank", password: "password1" });
+    const ok = await http<Session>(app, "POST", "/auth/login", { username: "hank", password: "password1" });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.name, "hank");
-    const wrong = await http(app, "POST", "/auth/login", { username: "hank", password: "password2" });
-    const unknown = await http(app, "POST", "/auth/login", { username: "nobody", password: "password1" });
+    const wrong = await http<Failure>(app, "POST", "/auth/login", { username: "hank", password: "password2" });
+    const unknown = await http<Failure>(app, "POST", "/auth/login", { username: "nobody", password: "password1" });
     assert.equal(wrong.status, 401);
     assert.deepEqual(wrong.body, unknown.body);
     assert.equal(wrong.body.error.code, "auth/invalid_credentials");
   });
 
   it("serves the profile to its owner only", async () => {
-    const user = (await http(app, "POST", "/auth/guest", { name: "Ivy" })).body;
-    const me = await http(app, "GET", "/api/me", undefined, user.token);
+    const user = (await http<Session>(app, "POST", "/auth/guest", { name: "Ivy" })).body;
+    const me = await http<object>(app, "GET", "/api/me", undefined, user.token);
     assert.equal(me.status, 200);
     assert.deepEqual(
       { ...me.body, hp: undefined },
@@ -72,17 +77,17 @@ describe("HTTP: auth, profile, content, health", () => {
       },
     );
     assert.equal((await http(app, "GET", "/api/me")).status, 401);
-    const bad = await http(app, "GET", "/api/me", undefined, user.token.slice(0, -2) + "xx");
+    const bad = await http<Failure>(app, "GET", "/api/me", undefined, user.token.slice(0, -2) + "xx");
     assert.equal(bad.status, 401);
     assert.equal(bad.body.error.code, "auth/unauthorized");
   });
 
   it("serves world templates and 404s unknown ids with a code", async () => {
-    const list = await http(app, "GET", "/api/worlds");
-    assert.deepEqual(list.body.map((w: { id: string }) => w.id).sort(), ["dunes", "meadow"]);
-    const meadow = await http(app, "GET", "/api/worlds/meadow");
+    const list = await http<Array<{ id: string }>>(app, "GET", "/api/worlds");
+    assert.deepEqual(list.body.map((w) => w.id).sort(), ["dunes", "meadow"]);
+    const meadow = await http<{ portals: Array<{ to: string }> }>(app, "GET", "/api/worlds/meadow");
     assert.equal(meadow.body.portals[0].to, "dunes");
-    const missing = await http(app, "GET", "/api/worlds/atlantis");
+    const missing = await http<Failure>(app, "GET", "/api/worlds/atlantis");
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, "content/not_found");
     for (const [method, path] of [
@@ -90,14 +95,14 @@ describe("HTTP: auth, profile, content, health", () => {
       ["GET", "/nope"],
       ["POST", "/health"],
     ]) {
-      const noRoute = await http(app, method, path);
+      const noRoute = await http<Failure>(app, method, path);
       assert.equal(noRoute.status, 404, path);
       assert.equal(noRoute.body.error.code, "http/not_found");
     }
   });
 
   it("reports health", async () => {
-    assert.deepEqual((await http(app, "GET", "/health")).body, { status: "ok" });
+    assert.deepEqual((await http<unknown>(app, "GET", "/health")).body, { status: "ok" });
   });
 });
 
@@ -107,7 +112,7 @@ describe("HTTP: other configurations", () => {
     const broken = await startApp();
     try {
       await broken.services.store.close();
-      const res = await http(broken, "GET", "/health");
+      const res = await http<{ down: string[] }>(broken, "GET", "/health");
       assert.equal(res.status, 503);
       assert.deepEqual(res.body.down, ["store (sqlite)"]);
     } finally {
@@ -122,7 +127,7 @@ describe("HTTP: other configurations", () => {
       for (let i = 0; i < 7; i++)
         statuses.push((await http(limited, "POST", "/auth/login", { username: "nobody", password: "x" })).status);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
-      const res = await http(limited, "POST", "/auth/guest", {});
+      const res = await http<Failure>(limited, "POST", "/auth/guest", {});
       assert.equal(res.status, 429);
       assert.equal(res.body.error.code, "rate/limited");
       // 5 a minute refill one attempt every 12 s: the 429 says when, in whole seconds.

@@ -8,17 +8,44 @@ import type { Room } from "@colyseus/sdk";
 import { matchModes } from "../src/content/matches.js";
 import type { MatchMode } from "../src/rules/match.js";
 import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
-import type { Tx } from "../src/domain/match.js";
+import type { MatchSummary, StoredMatch, MatchRecord, Tx } from "../src/domain/match.js";
+import type { RatingChange } from "../src/rules/match.js";
+import type { MatchState } from "../src/schema/MatchState.js";
+import type { JsonWebKey } from "node:crypto";
+import type { Reject } from "../client/index.js";
 import { guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
 
 /** Test modes: a short match with a long timer, and one whose turns time out at once. */
 const quick: MatchMode = { ...matchModes[0], id: "quick", rounds: 2, turnSeconds: 600 };
 const blitz: MatchMode = { ...matchModes[0], id: "blitz", rounds: 2, turnSeconds: 1 };
 
+/** The match room's welcome. */
+interface MatchWelcome {
+  matchId: string;
+  mode: string;
+  spectator: boolean;
+  maxActions: number;
+  maxSpectators: number;
+}
+/** `finished {winner, scores, ratings}`. */
+interface Finished {
+  winner: string | null;
+  scores: unknown;
+  ratings: RatingChange[];
+}
+/** GET /api/matches/:matchId: the record, its chain and what a rollback cut off. */
+type History = MatchRecord & Pick<StoredMatch, "chain" | "rolledBack">;
+/** GET /api/matches/key. */
+type PublicKey = { kid: string; jwk: JsonWebKey };
+
+/** Drops the socket under an SDK room, as a network failure would. */
+const dropSocket = (room: Room) =>
+  (room.connection as unknown as { transport: { ws: { close(): void } } }).transport.ws.close();
+
 interface Seat {
-  room: Room;
+  room: Room<unknown, MatchState>;
   user: { token: string; userId: string; name: string };
-  welcome: any;
+  welcome: MatchWelcome;
   txs: Tx[];
   seq: number;
 }
@@ -40,8 +67,8 @@ describe("match room", function () {
 
   async function join(options: Record<string, unknown>, user?: Seat["user"]): Promise<Seat> {
     user ??= await guest(app, `M${Math.floor(Math.random() * 1e6)}`);
-    const room = await sdk(app, user.token).joinOrCreate("match", options);
-    const seat: Seat = { room, user, welcome: await nextMessage(room, "welcome"), txs: [], seq: 0 };
+    const room = await sdk(app, user.token).joinOrCreate<MatchState>("match", options);
+    const seat: Seat = { room, user, welcome: await nextMessage<MatchWelcome>(room, "welcome"), txs: [], seq: 0 };
     room.onMessage("tx", (tx: Tx) => seat.txs.push(tx));
     for (const type of ["reject", "finished", "rollback", "chain", "aborted", "pong"])
       room.onMessage(type, () => undefined);
@@ -56,7 +83,7 @@ describe("match room", function () {
 
   const rejected = async (s: Seat, type: string, payload: Record<string, unknown>) => {
     const seq = s.seq + 1;
-    const reject = nextMessage(s.room, "reject", 5000, (r: any) => r.seq === seq);
+    const reject = nextMessage<Reject>(s.room, "reject", 5000, (r) => r.seq === seq);
     send(s, type, payload);
     return reject;
   };
@@ -93,15 +120,15 @@ describe("match room", function () {
     return { a, b, watcher, code };
   }
 
-  const key = async () => matchPublicKey((await http(app, "GET", "/api/matches/key")).body);
+  const key = async () => matchPublicKey((await http<PublicKey>(app, "GET", "/api/matches/key")).body);
 
   it("serves the modes and the public key", async () => {
-    const modes = (await http(app, "GET", "/api/match-modes")).body;
-    const hamlet = modes.find((m: MatchMode) => m.id === "hamlet");
+    const modes = (await http<MatchMode[]>(app, "GET", "/api/match-modes")).body;
+    const hamlet = modes.find((m) => m.id === "hamlet")!;
     assert.ok(hamlet.buildings.length >= 4);
     assert.deepEqual(hamlet.board, { width: 10, height: 10 });
-    assert.equal((await http(app, "GET", "/api/match-modes/hamlet")).body.startGold, hamlet.startGold);
-    const { body } = await http(app, "GET", "/api/matches/key");
+    assert.equal((await http<MatchMode>(app, "GET", "/api/match-modes/hamlet")).body.startGold, hamlet.startGold);
+    const { body } = await http<PublicKey>(app, "GET", "/api/matches/key");
     assert.equal(body.jwk.kty, "OKP");
     assert.equal(body.jwk.crv, "Ed25519");
     assert.equal(typeof body.kid, "string");
@@ -118,7 +145,7 @@ describe("match room", function () {
     const refusal = await rejected(w, "turn", { prev: w.room.state.chainHead, actions: [] });
     assert.equal(refusal.code, "match/spectator");
 
-    const finished = nextMessage(w.room, "finished", 10_000);
+    const finished = nextMessage<Finished>(w.room, "finished", 10_000);
     const all = [a, b, w];
     await play(a, [{ type: "build", building: "farm", x: 1, y: 1 }], all);
     await play(b, [{ type: "build", building: "chapel", x: 2, y: 2 }], all);
@@ -127,7 +154,7 @@ describe("match room", function () {
     const result = await finished;
     assert.equal(result.winner, b.user.userId);
     assert.deepEqual(
-      result.ratings.map((r: any) => [r.userId, r.before, r.after]),
+      result.ratings.map((r) => [r.userId, r.before, r.after]),
       [
         [a.user.userId, 1200, 1184],
         [b.user.userId, 1200, 1216],
@@ -138,31 +165,31 @@ describe("match room", function () {
     assert.deepEqual(w.txs, a.txs);
     assert.deepEqual(w.txs[2].actions, [{ type: "build", building: "hut", x: 1, y: 2 }]);
 
-    const history = (await http(app, "GET", `/api/matches/${a.welcome.matchId}`)).body;
+    const history = (await http<History>(app, "GET", `/api/matches/${a.welcome.matchId}`)).body;
     assert.equal(history.status, "finished");
     assert.equal(history.winner, b.user.userId);
     assert.deepEqual(
-      history.players.map((p: any) => p.userId),
+      history.players.map((p) => p.userId),
       [a.user.userId, b.user.userId],
     );
     assert.deepEqual(history.chain, w.txs, "the history holds exactly the tx messages sent");
     const check = verifyChain(history.chain, {
       mode: quick,
-      players: history.players.map((p: any) => p.userId),
+      players: history.players.map((p) => p.userId),
       key: await key(),
     });
     assert.deepEqual(check, { ok: true, stateHash: w.txs.at(-1)!.stateHash });
 
     const tampered = structuredClone(history.chain);
-    tampered[0].actions[0].building = "keep";
+    (tampered[0].actions[0] as { building: string }).building = "keep";
     assert.equal(
       verifyChain(tampered, { mode: quick, players: [a.user.userId, b.user.userId], key: await key() }).ok,
       false,
     );
 
-    const me = (await http(app, "GET", "/api/me", undefined, b.user.token)).body;
+    const me = (await http<{ rating: number }>(app, "GET", "/api/me", undefined, b.user.token)).body;
     assert.equal(me.rating, 1216);
-    const mine = (await http(app, "GET", "/api/me/matches?limit=5", undefined, a.user.token)).body;
+    const mine = (await http<MatchSummary[]>(app, "GET", "/api/me/matches?limit=5", undefined, a.user.token)).body;
     assert.deepEqual(mine[0], {
       matchId: a.welcome.matchId,
       mode: "quick",
@@ -190,11 +217,11 @@ describe("match room", function () {
     assert.equal(invalid.code, "turn/invalid");
     assert.match(invalid.message, /action 2/);
     // Nothing of the refused turn was applied (read on the server: a refusal sends no patch).
-    const server = app.colyseus.getRoomById(a.room.roomId) as any;
+    const server = app.colyseus.getRoomById(a.room.roomId) as unknown as { onBeforePatch(): void; state: MatchState };
     server.onBeforePatch();
     assert.equal(server.state.chainLength, 0);
     assert.equal(server.state.tiles.size, 0);
-    assert.equal(server.state.players.get(a.room.sessionId).gold, quick.startGold);
+    assert.equal(server.state.players.get(a.room.sessionId)!.gold, quick.startGold);
     assert.equal((await rejected(a, "ready", { ready: false })).code, "match/not_playing");
     await Promise.all([a, b].map((s) => s.room.leave()));
   });
@@ -211,7 +238,7 @@ describe("match room", function () {
   it("a forfeit ends a two-player match, the other player winning", async () => {
     const { a, b } = await match("quick");
     await play(a, [], [a, b]);
-    const finished = nextMessage(a.room, "finished");
+    const finished = nextMessage<Finished>(a.room, "finished");
     send(b, "forfeit");
     const result = await finished;
     assert.equal(result.winner, a.user.userId);
@@ -222,7 +249,7 @@ describe("match room", function () {
     const { a, b } = await match("quick");
     a.room.reconnection.minUptime = 0;
     const back = new Promise<void>((resolve) => a.room.onReconnect(() => resolve()));
-    (a.room.connection as any).transport.ws.close();
+    dropSocket(a.room);
     await until(b.room, () => b.room.state.players.get(a.room.sessionId)?.connected === false, 5000, "seen dropped");
     await back;
     await until(b.room, () => b.room.state.players.get(a.room.sessionId)?.connected === true, 5000, "seen back");
@@ -237,7 +264,7 @@ describe("match room", function () {
     const head1 = (await play(a, [{ type: "build", building: "hut", x: 0, y: 0 }], all)).hash;
     await play(b, [{ type: "build", building: "hut", x: 1, y: 0 }], all);
     await play(a, [{ type: "build", building: "hut", x: 2, y: 0 }], all);
-    const told = nextMessage(watcher!.room, "rollback");
+    const told = nextMessage<{ to: number; chainHead: string }>(watcher!.room, "rollback");
     const auth = "Basic " + Buffer.from("admin:a-long-admin-password").toString("base64");
     const res = await fetch(`${app.url}/api/matches/${a.welcome.matchId}/rollback`, {
       method: "POST",
@@ -252,13 +279,13 @@ describe("match room", function () {
     const tx = await play(b, [{ type: "build", building: "farm", x: 4, y: 4 }], all);
     assert.equal(tx.index, 2);
     assert.equal(tx.prev, head1);
-    const history = (await http(app, "GET", `/api/matches/${a.welcome.matchId}`)).body;
+    const history = (await http<History>(app, "GET", `/api/matches/${a.welcome.matchId}`)).body;
     assert.deepEqual(
-      history.chain.map((t: Tx) => t.hash),
+      history.chain.map((t) => t.hash),
       [head1, tx.hash],
     );
     assert.deepEqual(
-      history.rolledBack.map((t: Tx) => t.index),
+      history.rolledBack.map((t) => t.index),
       [2, 3],
     );
     const check = verifyChain(history.chain, {
@@ -267,7 +294,7 @@ describe("match room", function () {
       key: await key(),
     });
     assert.ok(check.ok);
-    const unauthorized = await http(app, "POST", `/api/matches/${a.welcome.matchId}/rollback`, { to: 0 });
+    const unauthorized = await http<unknown>(app, "POST", `/api/matches/${a.welcome.matchId}/rollback`, { to: 0 });
     assert.equal(unauthorized.status, 401);
     await Promise.all([a, b, watcher!].map((s) => s.room.leave()));
   });
@@ -276,11 +303,11 @@ describe("match room", function () {
     const { a, b } = await match("quick");
     await play(a, [], [a, b]);
     await play(b, [], [a, b]);
-    const answer = nextMessage(a.room, "chain");
+    const answer = nextMessage<{ txs: Tx[] }>(a.room, "chain");
     a.room.send("chain", { after: 1 }); // as the contract writes it, without seq
     const { txs } = await answer;
     assert.deepEqual(txs, [a.txs[1]]);
-    const whole = nextMessage(b.room, "chain");
+    const whole = nextMessage<{ txs: Tx[] }>(b.room, "chain");
     send(b, "chain");
     assert.deepEqual((await whole).txs, a.txs);
     await Promise.all([a, b].map((s) => s.room.leave()));
@@ -292,10 +319,10 @@ describe("match history and the reconnection window", function () {
 
   async function seat(app: TestApp, code: string, user?: { token: string; userId: string; name: string }) {
     user ??= await guest(app);
-    const room = await sdk(app, user.token).joinOrCreate("match", { mode: "quick", code });
+    const room = await sdk(app, user.token).joinOrCreate<MatchState>("match", { mode: "quick", code });
     for (const type of ["welcome", "reject", "tx", "finished", "chain", "rollback", "aborted"])
       room.onMessage(type, () => undefined);
-    return { room, user, welcome: await nextMessage(room, "welcome") };
+    return { room, user, welcome: await nextMessage<MatchWelcome>(room, "welcome") };
   }
 
   async function started(app: TestApp) {
@@ -311,14 +338,14 @@ describe("match history and the reconnection window", function () {
   /** Drops `s` for good: no reconnection, so its seat is held for the window and then given up. */
   const drop = (s: { room: Room }) => {
     s.room.reconnection.enabled = false;
-    (s.room.connection as any).transport.ws.close();
+    dropSocket(s.room);
   };
 
   it("a player gone past the window forfeits; before the first turn, the match is aborted", async () => {
     const app = await startApp({ RECONNECT_SECONDS: "1" }, { matchModes: [quick] });
     try {
       const early = await started(app);
-      const aborted = nextMessage(early.b.room, "aborted", 10_000);
+      const aborted = nextMessage<{ at: number }>(early.b.room, "aborted", 10_000);
       drop(early.a);
       await until(early.b.room, () => early.b.room.state.players.get(early.a.room.sessionId)?.connected === false);
       assert.equal(typeof (await aborted).at, "number");
@@ -328,7 +355,7 @@ describe("match history and the reconnection window", function () {
       const tx = nextMessage<Tx>(b.room, "tx");
       a.room.send("turn", { seq: 2, prev: "", actions: [] });
       await tx;
-      const finished = nextMessage(b.room, "finished", 10_000);
+      const finished = nextMessage<Finished>(b.room, "finished", 10_000);
       drop(a);
       await until(b.room, () => b.room.state.players.get(a.room.sessionId)?.connected === false, 5000, "dropped");
       // With one player left once the window has passed, the match ends.
@@ -344,7 +371,7 @@ describe("match history and the reconnection window", function () {
     const first = await startApp({}, { matchModes: [quick] });
     const { a, b } = await started(first);
     const matchId: string = a.welcome.matchId;
-    const finished = nextMessage(a.room, "finished");
+    const finished = nextMessage<Finished>(a.room, "finished");
     let head = "";
     for (let i = 0; i < quick.rounds * 2; i++) {
       const s = i % 2 === 0 ? a : b;
@@ -359,22 +386,25 @@ describe("match history and the reconnection window", function () {
     }
     const result = await finished;
     await Promise.all([a.room.leave(), b.room.leave()]);
-    const before = (await http(first, "GET", `/api/matches/${matchId}`)).body;
+    const before = (await http<History>(first, "GET", `/api/matches/${matchId}`)).body;
     await first.stop({ keepData: true });
 
     const second = await startApp({ DATA_DIR: first.dataDir }, { matchModes: [quick] });
     try {
-      const after = (await http(second, "GET", `/api/matches/${matchId}`)).body;
+      const after = (await http<History>(second, "GET", `/api/matches/${matchId}`)).body;
       assert.deepEqual(after, before);
       assert.equal(after.chain.length, quick.rounds * 2);
-      const key = matchPublicKey((await http(second, "GET", "/api/matches/key")).body);
+      const key = matchPublicKey((await http<PublicKey>(second, "GET", "/api/matches/key")).body);
       assert.ok(verifyChain(after.chain, { mode: quick, players: [a.user.userId, b.user.userId], key }).ok);
-      const rating = result.ratings.find((r: any) => r.userId === b.user.userId).after;
+      const rating = result.ratings.find((r) => r.userId === b.user.userId)!.after;
       assert.ok(rating > 1200);
-      assert.equal((await http(second, "GET", "/api/me", undefined, b.user.token)).body.rating, rating);
-      const mine = (await http(second, "GET", "/api/me/matches", undefined, b.user.token)).body;
+      assert.equal(
+        (await http<{ rating: number }>(second, "GET", "/api/me", undefined, b.user.token)).body.rating,
+        rating,
+      );
+      const mine = (await http<MatchSummary[]>(second, "GET", "/api/me/matches", undefined, b.user.token)).body;
       assert.deepEqual(
-        mine.map((m: any) => [m.matchId, m.status, m.rank]),
+        mine.map((m) => [m.matchId, m.status, m.rank]),
         [[matchId, "finished", 1]],
       );
     } finally {

@@ -18,6 +18,7 @@ const basic = (user: string, pass: string) => "Basic " + Buffer.from(`${user}:${
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   const sample =
+    // eslint-disable-next-line max-len -- one Prometheus sample line, kept as one regular expression
     /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|[Nn]a[Nn]|\+Inf|-Inf))$/;
   for (const line of text.split("\n")) {
     if (line === "" || /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/.test(line)) continue;
@@ -87,7 +88,7 @@ describe("observability", function () {
     await flooder.expectReject("chat", { text: "and more" }, "rate/limited");
     dropper.room.reconnection.enabled = false;
     const dropped = new Promise<void>((resolve) => dropper.room.onLeave(() => resolve()));
-    (dropper.room.connection as any).transport.ws.close();
+    (dropper.room.connection as unknown as { transport: { ws: { close(): void } } }).transport.ws.close();
     await dropped;
     await cheater.room.waitForNextPatch();
 
@@ -225,7 +226,9 @@ describe("production start-up and logs", function () {
 
       const lines = server.output.split("\n").filter((l) => l.startsWith("{"));
       assert.ok(lines.length > 5);
-      const records = lines.map((l) => JSON.parse(l));
+      const records = lines.map(
+        (l) => JSON.parse(l) as { roomId?: string; sessionId?: string; tick?: unknown; security?: string },
+      );
       assert.ok(
         records.some((r) => r.roomId && r.sessionId && typeof r.tick === "number"),
         "room lines carry roomId, sessionId and tick",

@@ -25,6 +25,7 @@ import {
   until,
   type TestApp,
 } from "./helpers.js";
+import type { WorldWelcome } from "../client/index.js";
 import { freshSchema, postgresUnreachable, PrivateCluster, type TestSchema } from "./pg.js";
 import { storeContract } from "./store.contract.js";
 
@@ -316,7 +317,7 @@ async function joinWorldAt(server: ServerProcess, world: string) {
   client.auth.token = user.token;
   const room = await client.joinOrCreate("world", { world });
   room.reconnection.enabled = false;
-  const welcome: unknown = await nextMessage(room, "welcome");
+  const welcome = await nextMessage<WorldWelcome>(room, "welcome");
   await until(
     room,
     () => (room.state as { players?: Map<string, unknown> }).players?.get(room.sessionId) !== undefined,

@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@colyseus/sdk";
+import { Client, type Room } from "@colyseus/sdk";
+import type { WorldState } from "../client/index.js";
 import { eventually, freePort, RedisServer, ServerProcess, until } from "./helpers.js";
 
 const nginxAvailable = spawnSync("nginx", ["-v"]).status === 0;
@@ -65,7 +66,7 @@ if (!nginxAvailable || !RedisServer.available()) {
     });
 
     it("lets clients that only know the proxy's address play in one room, whichever process holds it", async () => {
-      const rooms: any[] = [];
+      const rooms: Room<unknown, WorldState>[] = [];
       for (let i = 0; i < 4; i++) {
         const auth = await fetch(`http://127.0.0.1:${proxyPort}/auth/guest`, {
           method: "POST",
@@ -74,7 +75,7 @@ if (!nginxAvailable || !RedisServer.available()) {
         });
         const client = new Client(`ws://127.0.0.1:${proxyPort}`);
         client.auth.token = ((await auth.json()) as { token: string }).token;
-        const room: any = await client.joinOrCreate("world", { world: "meadow" });
+        const room = await client.joinOrCreate<WorldState>("world", { world: "meadow" });
         for (const type of ["welcome", "reject", "chat"]) room.onMessage(type, () => undefined);
         rooms.push(room);
       }
@@ -87,7 +88,11 @@ if (!nginxAvailable || !RedisServer.available()) {
     it("does not proxy to ports that are not Realmgate processes", async () => {
       const res = await fetch(`http://127.0.0.1:${proxyPort}/${redis.port}/`);
       assert.equal(res.status, 404, "answered by a Realmgate process, not passed on to Redis");
-      assert.equal(((await res.json()) as any).error.code, "http/not_found", "a Realmgate process answered");
+      assert.equal(
+        ((await res.json()) as { error: { code: string } }).error.code,
+        "http/not_found",
+        "a Realmgate process answered",
+      );
     });
   });
 }

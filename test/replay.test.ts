@@ -2,12 +2,14 @@
  * Replays of any room from the admin export alone: the seed, the content version and the command
  * log re-run through the pure simulation reach the room's own state, field by field.
  */
+import type { Schema } from "@colyseus/schema";
 import assert from "node:assert/strict";
 import { policy } from "../src/content/policy.js";
 import { replay, type ReplayLog } from "../src/engine/replay.js";
 import { KINDS } from "../src/rooms/index.js";
 import type { KindRoom } from "../src/rooms/KindRoom.js";
 import { Bot, fight, http, nextMessage, startApp, type TestApp } from "./helpers.js";
+import type { DungeonState, ServerMessages } from "../client/index.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };
 const basic = "Basic " + Buffer.from("admin:correct-horse-battery").toString("base64");
@@ -35,7 +37,7 @@ describe("replays", function () {
     const { sim, rngState } = replay(kind, upTo, app.services.content, policy);
     assert.deepStrictEqual(structuredClone(sim), live.sim, "the replayed simulation equals the room's");
     assert.equal(rngState, live.rngState, "the random generator is at the same position");
-    const state = kind.state.create(sim);
+    const state = kind.state.create(sim) as Schema;
     kind.state.sync(sim, state, live.tick);
     assert.deepStrictEqual(state.toJSON(), live.state, "the synchronized state too");
     return log;
@@ -78,11 +80,11 @@ describe("replays", function () {
   });
 
   it("replays a crypt run to the clear", async () => {
-    const strike = (await http(app, "GET", "/api/abilities/strike")).body;
+    const strike = (await http<{ range: number; cooldownMs: number }>(app, "GET", "/api/abilities/strike")).body;
     const party = `party-${Math.random()}`;
-    const a = await Bot.join(app, { dungeon: "crypt", party }, undefined, "dungeon");
-    const b = await Bot.join(app, { dungeon: "crypt", party }, undefined, "dungeon");
-    const cleared = nextMessage(a.room, "cleared", 90_000);
+    const a = await Bot.join<DungeonState>(app, { dungeon: "crypt", party }, undefined, "dungeon");
+    const b = await Bot.join<DungeonState>(app, { dungeon: "crypt", party }, undefined, "dungeon");
+    const cleared = nextMessage<ServerMessages["dungeon"]["cleared"]>(a.room, "cleared", 90_000);
     await Promise.all([fight(a, strike), fight(b, strike)]);
     await cleared;
     const log = await assertReplays(a.room.roomId);

@@ -8,7 +8,7 @@ import { storeContract } from "./store.contract.js";
 
 const freshFile = () => join(mkdtempSync(join(tmpdir(), "realmgate-sqlite-")), "realmgate.db");
 
-storeContract("sqlite", async () => new SqliteStore(freshFile()));
+storeContract("sqlite", () => Promise.resolve(new SqliteStore(freshFile())));
 
 describe("sqlite store", () => {
   it("uses WAL mode and survives reopening", async () => {

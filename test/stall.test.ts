@@ -20,6 +20,7 @@ import { replaySpill, Spill } from "../src/persistence/spill.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import { drainMs, fullBucket, take, type Bucket } from "../src/validators/rateLimit.js";
 import { Bot, freePort, isAt, nextMessage, ServerProcess, until } from "./helpers.js";
+import type { WorldWelcome } from "../client/index.js";
 
 const SAVE_INTERVAL_MS = 1000;
 
@@ -53,7 +54,7 @@ async function joinWorld(server: ServerProcess): Promise<Bot> {
   const client = new Client(`ws://127.0.0.1:${server.port}`);
   client.auth.token = user.token;
   const room = await client.joinOrCreate("world");
-  const welcome: unknown = await nextMessage(room, "welcome");
+  const welcome = await nextMessage<WorldWelcome>(room, "welcome");
   const state = room.state as { players?: Map<string, unknown> };
   await until(room, () => state.players?.get(room.sessionId) !== undefined);
   return new Bot(client, room, welcome, user);

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { worlds } from "../src/content/worlds.js";
 import { newProfile } from "../src/domain/profile.js";
 import type { Profile } from "../src/persistence/store.js";
-import { Bot, guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import { Bot, guest, http, nextMessage, startApp, until, type TestApp } from "./helpers.js";
+import type { SeatReservation } from "@colyseus/sdk";
+import type { Reject, WorldState, WorldWelcome } from "../client/index.js";
 
-const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
+/** `travel {world, reservation}`, with the reservation as the SDK consumes it. */
+type Travel = { world: string; reservation: SeatReservation };
+
+const room = (app: TestApp, id: string) => app.colyseus.getRoomById<WorldState>(id);
 
 /** A guest whose saved profile stands next to meadow's east gate, with some items and hurt. */
 async function traveller(app: TestApp, extra: Partial<Profile> = {}) {
@@ -33,7 +38,7 @@ describe("travel", function () {
     const user = await traveller(app);
     const bot = await Bot.join(app, { world: "meadow" }, user);
     const meadowId = bot.room.roomId;
-    const answer = nextMessage(bot.room, "travel");
+    const answer = nextMessage<Travel>(bot.room, "travel");
     bot.send("travel", { portal: "meadow-east-gate" });
     const { world, reservation } = await answer;
     assert.equal(world, "dunes");
@@ -45,19 +50,19 @@ describe("travel", function () {
     assert.equal(saved?.location?.world, "dunes", "the profile was written before the hand-over");
 
     await bot.room.leave();
-    const arrived: any = await bot.client.consumeSeatReservation(reservation);
+    const arrived = await bot.client.consumeSeatReservation<WorldState>(reservation);
     arrived.onMessage("welcome", () => undefined); // a new room sends its welcome: take it
     await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
     assert.equal(arrived.state.world, "dunes");
-    const me = arrived.state.players.get(arrived.sessionId);
+    const me = arrived.state.players.get(arrived.sessionId)!;
     assert.deepEqual([me.hp, me.level, me.userId], [77, 3, user.userId]);
     const exit = worlds.find((w) => w.id === "dunes")!.portals[0];
     assert.ok(Math.hypot(me.x - exit.x, me.y - exit.y) <= 60, "arrives beside the exit portal");
-    const profile = (await http(app, "GET", "/api/me", undefined, user.token)).body;
+    const profile = (await http<{ inventory: unknown }>(app, "GET", "/api/me", undefined, user.token)).body;
     assert.deepEqual(profile.inventory, [{ item: "wood", qty: 3 }]);
 
     // Arriving through a portal starts a cooldown; the way back is refused for now.
-    const back = new Bot(bot.client, arrived, { speed: 180 }, user);
+    const back = new Bot(bot.client, arrived, { speed: 180 } as WorldWelcome, user);
     await back.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
     // Leaving and joining again does not reset it: the arrival is kept with the profile.
     await arrived.leave();
@@ -77,7 +82,7 @@ describe("travel", function () {
   it("loses nobody when the reservation goes unused", async () => {
     const user = await traveller(app);
     const bot = await Bot.join(app, { world: "meadow" }, user);
-    const answer = nextMessage(bot.room, "travel");
+    const answer = nextMessage<Travel>(bot.room, "travel");
     bot.send("travel", { portal: "meadow-east-gate" });
     await answer;
     await bot.room.leave(); // and never consumes the reservation
@@ -90,8 +95,16 @@ describe("travel", function () {
 
   it("lists world instances with their player counts", async () => {
     const a = await Bot.join(app, { world: "meadow" });
-    const list = (await http(app, "GET", "/api/instances?room=world&world=meadow", undefined, a.user.token)).body;
-    const mine = list.find((i: any) => i.roomId === a.room.roomId);
+    const list = (
+      await http<Array<{ roomId: string; world: string; players: number; maxPlayers: number }>>(
+        app,
+        "GET",
+        "/api/instances?room=world&world=meadow",
+        undefined,
+        a.user.token,
+      )
+    ).body;
+    const mine = list.find((i) => i.roomId === a.room.roomId)!;
     assert.equal(mine.world, "meadow");
     assert.ok(mine.players >= 1);
     assert.equal(mine.maxPlayers, 500);
@@ -114,8 +127,8 @@ describe("travel through a full bridge", function () {
     assert.equal(a.room.roomId, b.room.roomId);
     const outcomes = [a, b].map((bot) =>
       Promise.race([
-        nextMessage(bot.room, "travel").then(() => "travel"),
-        nextMessage(bot.room, "reject", 5000, (r: any) => r.action === "travel").then((r: any) => r.code),
+        nextMessage<Travel>(bot.room, "travel").then(() => "travel"),
+        nextMessage<Reject>(bot.room, "reject", 5000, (r) => r.action === "travel").then((r) => r.code),
       ]),
     );
     a.send("travel", { portal: "meadow-east-gate" });

@@ -4,10 +4,17 @@ import { join } from "node:path";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import { worlds } from "../src/content/worlds.js";
 import { newProfile } from "../src/domain/profile.js";
+import type { Reject, ServerMessages, WorldState } from "../client/index.js";
 import { Bot, guest, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
 
-/** The server-side world room (typed loosely: tests read its state). */
-const room = (app: TestApp, id: string): any => app.colyseus.getRoomById(id);
+type Says = ServerMessages["world"];
+
+/** Drops the socket under an SDK room, as a network failure would. */
+const dropSocket = (bot: Bot) =>
+  (bot.room.connection as unknown as { transport: { ws: { close(): void } } }).transport.ws.close();
+
+/** The server-side world room (tests read its state, which has the shape the client kit names). */
+const room = (app: TestApp, id: string) => app.colyseus.getRoomById<WorldState>(id);
 
 /** Saves a profile that puts the user at (x, y) in `world` before it first joins. */
 async function placeBeforeJoin(
@@ -57,9 +64,9 @@ describe("world room", function () {
       );
       assert.ok(Math.abs(bot.welcome.serverTime - Date.now()) < 5000);
       assert.equal(bot.room.state.world, "meadow");
-      assert.equal(bot.room.state.portals.get("meadow-east-gate").to, "dunes");
+      assert.equal(bot.room.state.portals.get("meadow-east-gate")!.to, "dunes");
       assert.equal(bot.room.state.resources.size, meadow.resources.length);
-      const me = bot.me as any;
+      const me = bot.room.state.players.get(bot.room.sessionId)!;
       assert.equal(me.userId, bot.user.userId);
       assert.equal(me.name, bot.user.name);
       assert.ok(Math.hypot(me.x - meadow.spawn.x, me.y - meadow.spawn.y) <= meadow.spawn.radius + 1);
@@ -78,7 +85,7 @@ describe("world room", function () {
 
     it("answers ping with pong", async () => {
       const bot = await Bot.join(app);
-      const pong = nextMessage(bot.room, "pong");
+      const pong = nextMessage<Says["pong"]>(bot.room, "pong");
       bot.room.send("ping", { t: 1234.5 });
       const answer = await pong;
       assert.equal(answer.t, 1234.5);
@@ -104,7 +111,7 @@ describe("world room", function () {
       assert.equal(reject.seq, bot.seq);
       await bot.room.waitForNextPatch();
       assert.deepEqual({ x: bot.me.x, y: bot.me.y }, before);
-      const server = room(app, bot.room.roomId).state.players.get(bot.room.sessionId);
+      const server = room(app, bot.room.roomId).state.players.get(bot.room.sessionId)!;
       assert.ok(isAt(server, before));
       await bot.leave();
     });
@@ -147,11 +154,11 @@ describe("world room", function () {
         { seq: "4", x: 1, y: 1 },
       ]) {
         const seq = typeof payload.seq === "number" ? payload.seq : null;
-        const reject = nextMessage(bot.room, "reject", 5000, (r: any) => r.seq === seq && r.action === "move");
+        const reject = nextMessage<Reject>(bot.room, "reject", 5000, (r) => r.seq === seq && r.action === "move");
         bot.room.send("move", payload);
         assert.equal((await reject).code, "input/invalid");
       }
-      const unknown = nextMessage(bot.room, "reject");
+      const unknown = nextMessage<Reject>(bot.room, "reject");
       bot.room.send("fly", { seq: 9 });
       assert.deepEqual(
         { ...(await unknown), message: undefined },
@@ -170,7 +177,7 @@ describe("world room", function () {
 
     it("rate-limits a kind of message and disconnects a flooder", async () => {
       const bot = await Bot.join(app);
-      const limited = nextMessage(bot.room, "reject", 5000, (r: any) => r.code === "rate/limited");
+      const limited = nextMessage<Reject>(bot.room, "reject", 5000, (r) => r.code === "rate/limited");
       const left = new Promise<number>((resolve) => bot.room.onLeave((code) => resolve(code)));
       for (let i = 0; i < 120; i++) bot.send("move", { x: bot.me.x, y: bot.me.y });
       assert.equal((await limited).action, "move");
@@ -181,7 +188,11 @@ describe("world room", function () {
       const bot = await Bot.join(app);
       await bot.room.waitForNextPatch();
       bot.room.send("move", { seq: ++bot.seq, x: bot.me.x + 1, y: bot.me.y, hp: 1, level: 99 });
-      await until(bot.room, () => bot.me.x !== undefined && (bot.me as any).level === 1 && bot.me.hp === 100);
+      await until(
+        bot.room,
+        () =>
+          bot.me.x !== undefined && bot.room.state.players.get(bot.room.sessionId)!.level === 1 && bot.me.hp === 100,
+      );
       await bot.leave();
     });
   });
@@ -190,7 +201,7 @@ describe("world room", function () {
     it("broadcasts trimmed chat and refuses empty, over-long and too frequent lines", async () => {
       const a = await Bot.join(app);
       const b = await Bot.join(app);
-      const heard = nextMessage(b.room, "chat");
+      const heard = nextMessage<Says["chat"]>(b.room, "chat");
       a.send("chat", { text: "  hello there  " });
       const line = await heard;
       assert.deepEqual(
@@ -209,11 +220,11 @@ describe("world room", function () {
       const bot = await Bot.join(app);
       await bot.expectReject("gather", { resource: "stone-1" }, "gather/out_of_range");
       await bot.walkTo(1130, 950); // oak-1 at (1150, 950)
-      const got = nextMessage(bot.room, "gathered");
-      const amount = bot.room.state.resources.get("oak-1").amount;
+      const got = nextMessage<Says["gathered"]>(bot.room, "gathered");
+      const amount = bot.room.state.resources.get("oak-1")!.amount;
       bot.send("gather", { resource: "oak-1" });
       assert.deepEqual(await got, { resource: "oak-1", item: "wood", qty: 1 });
-      await until(bot.room, () => bot.room.state.resources.get("oak-1").amount === amount - 1);
+      await until(bot.room, () => bot.room.state.resources.get("oak-1")!.amount === amount - 1);
       await bot.expectReject("gather", { resource: "oak-1" }, "gather/cooldown");
       await bot.leave();
       const profile = await app.services.store.loadProfile(bot.user.userId);
@@ -243,7 +254,7 @@ describe("world room", function () {
       await walker.walkTo(1000, 850);
       await until(watcher.room, () => watcher.sees.includes(walker.room.sessionId), 5000, "walker visible");
       const seen = watcher.room.state.players.get(walker.room.sessionId);
-      assert.equal(seen.userId, farUser.userId);
+      assert.equal(seen!.userId, farUser.userId);
       assert.ok(walker.sees.includes(watcher.room.sessionId), "and the other way round");
 
       await walker.walkTo(1000, 450);
@@ -262,8 +273,8 @@ describe("world room", function () {
       const server = room(app, mobile.room.roomId).state.players;
       const distFrom = (bot: Bot) => (id: string) =>
         Math.hypot(
-          server.get(id).x - server.get(bot.room.sessionId).x,
-          server.get(id).y - server.get(bot.room.sessionId).y,
+          server.get(id)!.x - server.get(bot.room.sessionId)!.x,
+          server.get(id)!.y - server.get(bot.room.sessionId)!.y,
         );
       const nearTo = (bot: Bot) =>
         [...server.keys()].filter((id: string) => distFrom(bot)(id) <= bot.welcome.aoiRadius);
@@ -295,13 +306,13 @@ describe("world room", function () {
       bot.room.reconnection.minUptime = 0;
       const dropped = new Promise<void>((resolve) => bot.room.onDrop(() => resolve()));
       const back = new Promise<void>((resolve) => bot.room.onReconnect(() => resolve()));
-      (bot.room.connection as any).transport.ws.close();
+      dropSocket(bot);
       await dropped;
       await back;
       assert.equal(bot.room.sessionId, sessionId);
       const server = room(app, bot.room.roomId);
       assert.equal(server.state.players.size >= 1, true);
-      assert.ok(isAt(server.state.players.get(sessionId), where));
+      assert.ok(isAt(server.state.players.get(sessionId)!, where));
       await bot.stepTo(bot.me.x + 5, bot.me.y); // seq keeps growing across the reconnection
       await bot.leave();
     });
@@ -312,7 +323,7 @@ describe("world room", function () {
       const second = await Bot.join(app, {}, first.user);
       assert.equal(await closed, 4101);
       const server = room(app, second.room.roomId);
-      const bodies = [...server.state.players.values()].filter((p: any) => p.userId === first.user.userId);
+      const bodies = [...server.state.players.values()].filter((p) => p.userId === first.user.userId);
       assert.equal(bodies.length, 1);
       assert.equal(bodies[0].sessionId, second.room.sessionId);
       await second.leave();
@@ -373,7 +384,7 @@ describe("world saves", () => {
       await dropper.walkTo(dropper.me.x + 15, dropper.me.y);
       const where = { x: dropper.me.x, y: dropper.me.y };
       dropper.room.reconnection.enabled = false;
-      (dropper.room.connection as any).transport.ws.close();
+      dropSocket(dropper);
       // Held for the window first, then gone.
       await observer.room.waitForNextPatch();
       assert.ok(observer.sees.includes(dropper.room.sessionId), "held during the window");
@@ -385,7 +396,7 @@ describe("world saves", () => {
       );
       const saved = await app.services.store.loadProfile(dropper.user.userId);
       assert.equal(saved?.location?.world, "meadow");
-      assert.ok(isAt(saved!.location!, where));
+      assert.ok(isAt(saved.location, where));
       await observer.leave();
     } finally {
       await app.stop();
