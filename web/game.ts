@@ -7,6 +7,7 @@ import { Client, type Room } from "@colyseus/sdk";
 import { buildTileMap } from "../src/domain/tilemap.js";
 import { findPath, segmentBlocked, type Point, type TileMap } from "./path.js";
 import { traffic } from "./traffic.js";
+import type { Enemy, Loot } from "../client/types.js";
 
 export interface Rect {
   x: number;
@@ -74,22 +75,7 @@ export interface Body {
   maxMana?: number;
   alive?: boolean;
 }
-export interface Enemy {
-  id: string;
-  kind: string;
-  x: number;
-  y: number;
-  hp: number;
-  maxHp: number;
-  alive: boolean;
-}
-export interface Loot {
-  id: string;
-  item: string;
-  qty: number;
-  x: number;
-  y: number;
-}
+export type { Enemy, Loot } from "../client/types.js";
 export interface Refusal {
   seq: number | null;
   action: string;
