@@ -66,6 +66,21 @@ export async function joinAsGuest(
   return { room, welcome };
 }
 
+/**
+ * A walker's next waypoint: a random open point 100-400 units away that a straight walk reaches,
+ * or null after ten misses (the bot tries again next time).
+ */
+export function pickWaypoint(map: TileMap, me: { x: number; y: number }): { x: number; y: number } | null {
+  for (let tries = 0; tries < 10; tries++) {
+    const angle = Math.random() * 2 * Math.PI;
+    const r = 100 + Math.random() * 300;
+    const p = { x: Math.round(me.x + r * Math.cos(angle)), y: Math.round(me.y + r * Math.sin(angle)) };
+    const inside = p.x > 0 && p.y > 0 && p.x < map.width && p.y < map.height;
+    if (inside && !isBlockedAt(map, p) && !segmentBlocked(map, me, p)) return p;
+  }
+  return null;
+}
+
 abstract class Brain {
   protected seq = 0;
   protected lastStep = performance.now();
@@ -161,20 +176,7 @@ export class WorldWalker extends Brain {
     const me = this.me;
     if (!me) return;
     if (Math.random() < 100 / this.chatEveryMs) this.send("chat", { text: "hello from a bot" });
-    for (let tries = 0; !this.waypoint && tries < 10; tries++) {
-      const angle = Math.random() * 2 * Math.PI;
-      const r = 100 + Math.random() * 300;
-      const p = { x: Math.round(me.x + r * Math.cos(angle)), y: Math.round(me.y + r * Math.sin(angle)) };
-      if (
-        p.x > 0 &&
-        p.y > 0 &&
-        p.x < this.map.width &&
-        p.y < this.map.height &&
-        !isBlockedAt(this.map, p) &&
-        !segmentBlocked(this.map, me, p)
-      )
-        this.waypoint = p;
-    }
+    this.waypoint ??= pickWaypoint(this.map, me);
     if (!this.waypoint) return;
     const next = this.stepToward(me, this.waypoint, elapsedMs);
     if (!next) {

@@ -12,8 +12,8 @@ import { Packr, unpack } from "msgpackr";
 import { WebSocket } from "ws";
 import { SchemaSerializer } from "@colyseus/sdk";
 import { decode, encode, type Iterator } from "@colyseus/schema";
-import { isBlockedAt, segmentBlocked, type TileMap } from "../src/domain/tilemap.js";
-import type { BotStats } from "./bots.js";
+import { segmentBlocked, type TileMap } from "../src/domain/tilemap.js";
+import { pickWaypoint, type BotStats } from "./bots.js";
 
 /** Protocol codes of @colyseus/shared-types (the low five bits of a frame's first byte). */
 const JOIN_ROOM = 10;
@@ -217,20 +217,7 @@ export class WireWalker {
     const me = this.pos;
     if (!me) return;
     if (Math.random() < 100 / this.chatEveryMs) this.conn.send("chat", { seq: ++this.seq, text: "hello from a bot" });
-    for (let tries = 0; !this.waypoint && tries < 10; tries++) {
-      const angle = Math.random() * 2 * Math.PI;
-      const r = 100 + Math.random() * 300;
-      const p = { x: Math.round(me.x + r * Math.cos(angle)), y: Math.round(me.y + r * Math.sin(angle)) };
-      if (
-        p.x > 0 &&
-        p.y > 0 &&
-        p.x < this.map.width &&
-        p.y < this.map.height &&
-        !isBlockedAt(this.map, p) &&
-        !segmentBlocked(this.map, me, p)
-      )
-        this.waypoint = p;
-    }
+    this.waypoint ??= pickWaypoint(this.map, me);
     if (!this.waypoint) return;
     const to = this.waypoint;
     const d = Math.hypot(to.x - me.x, to.y - me.y);
