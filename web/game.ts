@@ -9,34 +9,10 @@ import { findPath, segmentBlocked, type Point, type TileMap } from "./path.js";
 import { traffic } from "./traffic.js";
 import type { Enemy, Loot } from "../client/types.js";
 
-export interface Rect {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-export interface MapTemplate {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
-  tileSize: number;
-  speed: number;
-  spawn: { x: number; y: number; radius: number };
-  blocked: Rect[];
-}
-export interface WorldTemplate extends MapTemplate {
-  aoiRadius: number;
-  resources: Array<{ id: string; kind: string; x: number; y: number; amount: number; item: string }>;
-  portals: Array<{ id: string; x: number; y: number; to: string; exit: string }>;
-}
-export interface DungeonTemplate extends MapTemplate {
-  doors: Array<Rect & { id: string }>;
-  enemies: Array<{ id: string; type: string; x: number; y: number }>;
-  enemiesAttack: boolean;
-  clearXp: number;
-  reviveMs: number;
-}
+/** The templates the content API serves are the server's own (type-only: no server code is bundled). */
+import type { MapTemplate, WorldTemplate } from "../src/content/worlds.js";
+import type { DungeonTemplate } from "../src/content/dungeons.js";
+export type { MapTemplate, WorldTemplate, DungeonTemplate };
 export interface Ability {
   id: string;
   name: string;
