@@ -18,12 +18,13 @@ import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
+import { Users } from "./cluster/users.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
 import { StoreHealth } from "./persistence/health.js";
 import { ProfileCache } from "./persistence/profiles.js";
 import { replaySpill, Spill, type SpillRecord } from "./persistence/spill.js";
-import { defineRooms } from "./rooms/index.js";
+import { defineRooms, KINDS } from "./rooms/index.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { SecuritySignals } from "./telemetry/security.js";
 import { adminRoutes } from "./http/admin.js";
@@ -60,6 +61,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     redisUp: redis && (() => (redis.up ? 1 : 0)),
   });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
+  const presence = redis?.presence ?? new LocalPresence();
   return {
     config: cfg,
     log,
@@ -68,10 +70,15 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     spill,
     profiles,
     events,
-    presence: redis?.presence ?? new LocalPresence(),
+    presence,
     driver: redis?.driver ?? new LocalDriver(),
     redis,
     sequences: new Sequences(redis),
+    users: new Users(
+      presence,
+      KINDS.map((kind) => kind.name),
+      log.child({ component: "users" }),
+    ),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,

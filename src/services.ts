@@ -1,5 +1,6 @@
 import type { matchMaker, Presence } from "@colyseus/core";
 import type { RedisCluster, Sequences } from "./cluster/redis.js";
+import type { Users } from "./cluster/users.js";
 
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
 import type { MatchSigner } from "./auth/match-key.js";
@@ -31,6 +32,8 @@ export interface Services {
   /** Set when REDIS_URL is: rooms span processes. */
   redis: RedisCluster | undefined;
   sequences: Sequences;
+  /** Where users sit across the cluster, and delivery to their seats (offers, whispers, bans). */
+  users: Users;
   tokens: Tokens;
   /** Signs match transactions (MATCH_SIGNING_KEY). */
   matchSigner: MatchSigner;

@@ -5,7 +5,7 @@ import { testSigningKey } from "../bench/server-process.js";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "mocha";
-import { seatKey } from "../src/rooms/seats.js";
+import { seatKey } from "../src/cluster/users.js";
 import { guest, http, sdk, startApp, type TestApp } from "./helpers.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };

@@ -13,7 +13,6 @@ import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rate
 import { describeIssue } from "../validators/messages.js";
 import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
-import { seatKey } from "../rooms/seats.js";
 import { isAdmin, requireAdmin } from "./admin.js";
 import { matchRoutes } from "./matches.js";
 import { HttpError, route } from "./errors.js";
@@ -164,8 +163,8 @@ export function gameRoutes(services: Services): Router {
       const roomId = req.params.roomId as string;
       if (!isAdmin(req, config)) {
         const claims = await requireUser(req);
-        const seats = await Promise.all(KINDS.map((kind) => presence.hget(seatKey(kind.name), claims.userId)));
-        if (!seats.includes(roomId))
+        const seats = await services.users.where(claims.userId);
+        if (!seats.some((seat) => seat.roomId === roomId))
           throw new HttpError(
             403,
             HttpErrorCode.Forbidden,

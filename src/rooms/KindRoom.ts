@@ -421,16 +421,37 @@ export class KindRoom extends Room<{ state: Schema }> {
 
   /** Ends the session of `userId` in this room, if any: closes its connection and saves. Called across processes. */
   async endUserSession(userId: string): Promise<void> {
+    await this.closeUser(
+      userId,
+      CloseCodes.SessionReplaced,
+      `${CloseReason.SessionReplaced}: the same user joined from another connection`,
+    );
+  }
+
+  /**
+   * Ends the seat of `userId` here with no reconnection window, closing its connection with
+   * `code` and `reason`, and saves; false when the user has no seat here. Called across processes
+   * (`Users.close`).
+   */
+  async closeUser(userId: string, code: number, reason: string): Promise<boolean> {
     const seat = this.run().seats.byUser(userId);
-    if (!seat) return;
+    if (!seat) return false;
     seat.ended = true;
     await this.releaseSeat(seat);
-    if (seat.reconnection) (seat.reconnection.reject as (reason: Error) => void)(new Error("session replaced"));
-    else
-      seat.client.leave(
-        CloseCodes.SessionReplaced,
-        `${CloseReason.SessionReplaced}: the same user joined from another connection`,
-      );
+    if (seat.reconnection) (seat.reconnection.reject as (reason: Error) => void)(new Error(reason));
+    else seat.client.leave(code, reason);
+    return true;
+  }
+
+  /**
+   * Sends the room message `type` to `userId`'s connected session here; false when it has none
+   * (no seat, or a seat waiting for its reconnection). Called across processes (`Users.deliver`).
+   */
+  deliverToUser(userId: string, type: string, message: object): boolean {
+    const seat = this.run().seats.byUser(userId);
+    if (!seat || seat.ended || seat.departing || seat.reconnection) return false;
+    seat.client.send(type, message);
+    return true;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Actor } from "../engine/kind.js";
 import type { Profile } from "../domain/profile.js";
 import type { Logger } from "../log.js";
 import type { Bucket } from "../validators/rateLimit.js";
+import { seatKey } from "../cluster/users.js";
 
 /** The server's record of one seated session, whether connected or inside its reconnection window. */
 export interface Seat extends Actor {
@@ -39,9 +40,6 @@ export function newSeat(client: Client, actor: Actor, profile: Profile): Seat {
     departing: false,
   };
 }
-
-/** Presence hash of the seats of one room kind: userId → roomId. */
-export const seatKey = (kind: string) => `realmgate:seats:${kind}`;
 
 export class SeatBook {
   private readonly seats = new Map<string, Seat>();
