@@ -72,7 +72,7 @@ function authRateLimit(perMinute: number): express.RequestHandler {
 }
 
 export function gameRoutes(services: Services): Router {
-  const { store, tokens, profiles, content, events, presence, config } = services;
+  const { store, tokens, profiles, content, events, config } = services;
   const accounts = new Accounts(store, tokens);
   const firstWorld = [...content.worlds.values()][0].template;
   const router = express.Router();
