@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  STORE_STARTUP_SECONDS: int(0, 600).default(30),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -111,6 +112,8 @@ export type Config = Readonly<{
   mongoUrl: string | undefined;
   /** PostgreSQL; at most one of `databaseUrl` and `mongoUrl` is set, and neither means SQLite. */
   databaseUrl: string | undefined;
+  /** How long start-up waits for an unreachable PostgreSQL or MongoDB before it gives up. */
+  storeStartupSec: number;
   /** Absent in development means the monitor stays off. */
   admin: Readonly<{ user: string; password: string }> | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     mongoUrl: e.MONGO_URL,
     databaseUrl: e.DATABASE_URL,
+    storeStartupSec: e.STORE_STARTUP_SECONDS,
     admin: e.ADMIN_USER ? Object.freeze({ user: e.ADMIN_USER, password: e.ADMIN_PASSWORD! }) : undefined,
     logLevel: e.LOG_LEVEL,
     reconnectSec: e.RECONNECT_SECONDS,

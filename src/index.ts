@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createApp, createServices, serve } from "./app.config.js";
 import { createLogger } from "./log.js";
+import { StoreUnavailableError } from "./persistence/store.js";
 
 let cfg: Config;
 try {
@@ -34,7 +35,16 @@ const log = createLogger(cfg);
 // A failed promise nobody awaited (a dependency going down mid-call, say) is logged, not fatal:
 // one bad call must not take every room of the process down with it.
 process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
-const services = await createServices(cfg, log);
+// A store still unreachable once start-up has retried for STORE_STARTUP_SECONDS is one line and
+// exit 1, for the supervisor to restart later: no stack, no process that never listens.
+const services = await createServices(cfg, log).catch((err: unknown) => {
+  if (!(err instanceof StoreUnavailableError)) throw err;
+  const which = cfg.databaseUrl ? "DATABASE_URL" : cfg.mongoUrl ? "MONGO_URL" : "DATA_DIR";
+  process.stderr.write(
+    `the store at ${which} is unreachable after ${cfg.storeStartupSec} s (${err.message}); start it or fix ${which}\n`,
+  );
+  process.exit(1);
+});
 await serve(createApp(services), cfg.port);
 log.info(
   { port: cfg.port, env: cfg.env, store: services.store.kind, monitor: cfg.admin ? "on" : "off" },

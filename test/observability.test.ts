@@ -202,6 +202,27 @@ describe("production start-up and logs", function () {
     }
   });
 
+  it("gives up on an unreachable PostgreSQL after STORE_STARTUP_SECONDS, with one line and exit code 1", async () => {
+    const port = await freePort(); // nothing listens there
+    const run = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../src/index.ts")], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(await freePort()),
+        DATA_DIR: mkdtempSync(join(tmpdir(), "realmgate-pg-")),
+        DATABASE_URL: `postgres://127.0.0.1:${port}/realmgate`,
+        STORE_STARTUP_SECONDS: "1",
+        LOG_LEVEL: "silent",
+      },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr.trim(),
+      /^the store at DATABASE_URL is unreachable after 1 s \(.+\); start it or fix DATABASE_URL$/,
+    );
+  });
+
   it("writes JSON logs with room context and never a token or a password", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "realmgate-logs-"));
     const server = new ServerProcess(await freePort(), dataDir, { LOG_LEVEL: "debug" });

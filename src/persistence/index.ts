@@ -13,7 +13,11 @@ import { StoreUnavailableError, type Store } from "./store.js";
 export async function openStore(config: Config, log: Logger): Promise<Store> {
   if (config.databaseUrl) {
     log.info({ url: redactUrl(config.databaseUrl) }, "using the PostgreSQL store");
-    return PostgresStore.connect(config.databaseUrl, {}, log.child({ component: "postgres" }));
+    return PostgresStore.connect(
+      config.databaseUrl,
+      { startupTimeoutMs: config.storeStartupSec * 1000 },
+      log.child({ component: "postgres" }),
+    );
   }
   if (config.mongoUrl) {
     log.info({ url: redactUrl(config.mongoUrl) }, "using the MongoDB store");
