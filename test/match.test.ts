@@ -4,6 +4,11 @@
  * public key and re-simulated, ratings, the rollback, and history across a restart.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { join as joinPath } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { matchMaker } from "@colyseus/core";
+import type { KindRoom } from "../src/rooms/KindRoom.js";
 import type { Room } from "@colyseus/sdk";
 import { matchModes } from "../src/content/matches.js";
 import type { MatchMode } from "../src/rules/match.js";
@@ -297,6 +302,25 @@ describe("match room", function () {
     const unauthorized = await http<unknown>(app, "POST", `/api/matches/${a.welcome.matchId}/rollback`, { to: 0 });
     assert.equal(unauthorized.status, 401);
     await Promise.all([a, b, watcher!].map((s) => s.room.leave()));
+  });
+
+  it("writes a transaction played while the store is locked once the lock is gone", async () => {
+    const { a, b } = await match("quick");
+    const locker = new DatabaseSync(joinPath(app.dataDir, "realmgate.db"));
+    locker.exec("BEGIN EXCLUSIVE");
+    let tx: Tx;
+    try {
+      tx = await play(a, [{ type: "build", building: "farm", x: 1, y: 1 }], [a, b]);
+      // The health probe writes after the transaction's write in the store's queue: once it has
+      // failed, so has the transaction's first attempt.
+      await once(app.services.storeHealth, "down");
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+    }
+    await (matchMaker.getLocalRoomById(a.room.roomId) as KindRoom).settled();
+    const history = (await http<History>(app, "GET", `/api/matches/${a.welcome.matchId}`)).body;
+    assert.deepEqual(history.chain, [tx]);
   });
 
   it("answers `chain {after}` with the transactions a client missed", async () => {

@@ -53,6 +53,11 @@ export const policy = {
 
   /** The event log's write-behind: how often it flushes, and how many events it buffers at most. */
   events: { flushMs: 250, maxBuffered: 200_000 },
+  /**
+   * A room's own store writes (match records and transactions): retried with backoff while the
+   * store is unavailable, in order, for at most `retryForMs`.
+   */
+  roomWrites: { retryForMs: 60_000, maxBackoffMs: 5_000 },
 
   travel: {
     /** Most distance between a traveller and the portal. */

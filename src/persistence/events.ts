@@ -4,6 +4,7 @@
  * the store); a failed batch stays buffered and is retried with backoff. The buffer is bounded:
  * past `maxBuffered` the oldest events are dropped and counted as lost, and that is logged.
  */
+import { backoffMs } from "./backoff.js";
 import type { Logger } from "pino";
 import type { GameEvent, Store } from "./store.js";
 
@@ -108,7 +109,7 @@ export class EventLog {
         } catch (err) {
           this.stats.failures++;
           this.stats.consecutiveFailures++;
-          const delay = Math.min(30_000, 250 * 2 ** (this.stats.consecutiveFailures - 1));
+          const delay = backoffMs(this.stats.consecutiveFailures, { capMs: 30_000 });
           this.retryAt = Date.now() + delay;
           this.log.warn({ err, buffered: this.buffer.length, retryInMs: delay }, "event log write failed; will retry");
           return;

@@ -13,6 +13,7 @@
  * of processes may start at once. A schema other than `public` is chosen the libpq way, in the URL:
  * `postgres://host/db?options=-c%20search_path%3Dmyschema` (the schema must exist).
  */
+import { backoffMs } from "./backoff.js";
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
@@ -252,7 +253,7 @@ export class PostgresStore implements Store {
           await pool.end().catch(() => undefined);
           throw err;
         }
-        const delay = Math.min(5000, 250 * 2 ** (attempt - 1));
+        const delay = backoffMs(attempt, { capMs: 5000 });
         log?.warn({ err: err.message, retryInMs: delay }, "PostgreSQL not reachable at start-up; retrying");
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

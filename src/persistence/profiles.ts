@@ -12,6 +12,7 @@
  * counted twice. Memory stays bounded because `saturated` turns new joins away once too many
  * profiles wait to be written. At shutdown, what cannot be written goes to the spill (spill.ts).
  */
+import { backoffMs } from "./backoff.js";
 import { policy } from "../content/policy.js";
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -231,10 +232,10 @@ export class ProfileCache extends EventEmitter {
           const first = Date.now() >= this.retryAt;
           if (first) {
             this.stats.consecutiveFailures++;
-            const delay = Math.min(
-              this.options.maxBackoffMs ?? 30_000,
-              (this.options.backoffMs ?? 250) * 2 ** (this.stats.consecutiveFailures - 1),
-            );
+            const delay = backoffMs(this.stats.consecutiveFailures, {
+              baseMs: this.options.backoffMs,
+              capMs: this.options.maxBackoffMs ?? 30_000,
+            });
             this.retryAt = Date.now() + delay;
             clearTimeout(this.retryTimer);
             this.retryTimer = setTimeout(() => void this.flushDirty(), delay);

@@ -30,6 +30,8 @@ import { FixedStep } from "../engine/clock.js";
 import type { Actor, AnyKind, Ctx, Departure, Outbox } from "../engine/kind.js";
 import type { ReplayHeader } from "../engine/replay.js";
 import type { Logger } from "../log.js";
+import { backoffMs } from "../persistence/backoff.js";
+import { StoreUnavailableError } from "../persistence/store.js";
 import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import type { SecuritySignal } from "../telemetry/security.js";
@@ -639,9 +641,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     sign: (data) => this.run().services.matchSigner.sign(data),
     save: (write) => {
       const { services, log } = this.run();
-      this.writes = this.writes
-        .then(() => write(services.store, this.roomId))
-        .catch((err: unknown) => log.error({ err }, "a store write of this room failed"));
+      this.writes = this.writes.then(() => this.retried(() => write(services.store, this.roomId), log));
     },
   };
 
@@ -652,6 +652,30 @@ export class KindRoom extends Room<{ state: Schema }> {
    * leaves the player where it was. If the client never uses the reservation, its profile already
    * places it at the arrival: nothing is lost.
    */
+  /**
+   * Runs one of the room's store writes (each is idempotent), again with backoff while the store
+   * is unavailable, for at most `policy.roomWrites.retryForMs`: the writes after it wait, so they
+   * land in order. A write that still fails is logged with what it lost.
+   */
+  private async retried(write: () => Promise<unknown>, log: Logger): Promise<void> {
+    const giveUpAt = Date.now() + policy.roomWrites.retryForMs;
+    for (let failures = 1; ; failures++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        const delay = backoffMs(failures, { capMs: policy.roomWrites.maxBackoffMs });
+        if (!(err instanceof StoreUnavailableError) || Date.now() + delay > giveUpAt) {
+          log.error({ err, failures }, "a store write of this room failed; given up");
+          return;
+        }
+        log.warn({ err: err.message, retryInMs: delay }, "a store write of this room failed; retrying");
+        // Not the room clock: these writes outlive the room (onDispose waits for them).
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
   private async handOver(seat: Seat, departure: Departure): Promise<void> {
     const run = this.run();
     const fail = (message: string, err?: unknown) => {
