@@ -4,8 +4,6 @@
  * shared store: SQLite (one machine), and PostgreSQL where one is reachable.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, type Room, type SeatReservation } from "@colyseus/sdk";
 import type { ServerMessages, WorldState } from "../client/index.js";
@@ -13,7 +11,16 @@ import { PostgresStore } from "../src/persistence/postgres.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Store } from "../src/persistence/store.js";
 import { newProfile } from "../src/domain/profile.js";
-import { eventually, freePort, isAt, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import {
+  eventually,
+  isAt,
+  nextMessage,
+  RedisServer,
+  startCluster,
+  until,
+  type Cluster,
+  type ServerProcess,
+} from "./helpers.js";
 import { freshSchema, postgresUnreachable } from "./pg.js";
 
 /** A store the two processes share: the environment that selects it, and a way in for the test. */
@@ -93,34 +100,20 @@ if (!RedisServer.available()) {
 function clusterSuite(shared: SharedStore) {
   describe(`cluster: two processes, one Redis, one ${shared.name}`, function () {
     this.timeout(90_000);
+    let cluster: Cluster;
     let redis: RedisServer;
     let a: ServerProcess;
     let b: ServerProcess;
     let dataDir: string;
 
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-cluster-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const storeEnv = await shared.setup(dataDir);
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({
-        ...storeEnv,
-        REDIS_URL: redis.url,
-        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
-        RECONNECT_SECONDS: "2",
-      });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster(async (dir: string) => ({ ...(await shared.setup(dir)), RECONNECT_SECONDS: "2" }));
+      ({ redis, a, b, dataDir } = cluster);
     });
 
     after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
+      await cluster?.stop();
       await shared.teardown();
-      rmSync(dataDir, { recursive: true, force: true });
     });
 
     it("joins a client through process B into a room that lives on process A", async () => {

@@ -25,7 +25,7 @@ import type {
   WorldState,
   WorldWelcome,
 } from "../client/index.js";
-import { freePort } from "../bench/server-process.js";
+import { freePort, ServerProcess } from "../bench/server-process.js";
 export { freePort, ServerProcess } from "../bench/server-process.js";
 
 // @colyseus/testing loads @colyseus/tools, which on import reads /etc/environment and .env files and
@@ -370,4 +370,48 @@ export async function eventually(check: () => Promise<boolean>, ms = 15_000, wha
     if (performance.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Two server processes behind one private Redis, sharing one data directory (and so one SQLite). */
+export interface Cluster {
+  redis: RedisServer;
+  a: ServerProcess;
+  b: ServerProcess;
+  dataDir: string;
+  /** SIGTERMs both processes, kills Redis and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a `Cluster`. `env` is added to both processes' environment; as a function it is given
+ * the data directory first (to set up a shared store there, say).
+ */
+export async function startCluster(
+  env: Record<string, string> | ((dataDir: string) => Promise<Record<string, string>>) = {},
+): Promise<Cluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), "realmgate-cluster-"));
+  const redis = new RedisServer(await freePort());
+  const servers: ServerProcess[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop("SIGTERM")));
+    await redis.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await redis.start();
+    const extra = typeof env === "function" ? await env(dataDir) : env;
+    for (const port of [await freePort(), await freePort()]) {
+      const server = new ServerProcess(port, dataDir, {
+        REDIS_URL: redis.url,
+        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+        ...extra,
+      });
+      servers.push(server);
+      await server.start();
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { redis, a: servers[0], b: servers[1], dataDir, stop };
 }

@@ -3,16 +3,21 @@
  * key, so a chain played on one verifies with the public key served by the other.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, type Room } from "@colyseus/sdk";
 import { matchModes } from "../src/content/matches.js";
 import type { JsonWebKey } from "node:crypto";
 import type { MatchRecord, StoredMatch, Tx } from "../src/domain/match.js";
 import type { MatchState } from "../src/schema/MatchState.js";
 import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
-import { eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import {
+  eventually,
+  nextMessage,
+  RedisServer,
+  startCluster,
+  until,
+  type Cluster,
+  type ServerProcess,
+} from "./helpers.js";
 
 const duel = matchModes.find((m) => m.id === "duel")!;
 
@@ -47,28 +52,16 @@ if (!RedisServer.available()) {
 } else {
   describe("match cluster: two processes, one Redis, one key", function () {
     this.timeout(90_000);
-    let redis: RedisServer;
+    let cluster: Cluster;
     let a: ServerProcess;
     let b: ServerProcess;
-    let dataDir: string;
 
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-match-cluster-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}` });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster();
+      ({ a, b } = cluster);
     });
 
-    after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => cluster?.stop());
 
     it("serves one public key from both processes, and a chain signed on one verifies with the other's", async () => {
       const [keyA, keyB] = [
