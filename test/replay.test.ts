@@ -8,7 +8,9 @@ import { policy } from "../src/content/policy.js";
 import { replay, type ReplayLog } from "../src/engine/replay.js";
 import { KINDS } from "../src/rooms/index.js";
 import type { KindRoom } from "../src/rooms/KindRoom.js";
-import { Bot, fight, http, nextMessage, startApp, type TestApp } from "./helpers.js";
+import { Bot, fight, guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import type { Tx } from "../src/domain/match.js";
+import type { MatchState } from "../src/schema/MatchState.js";
 import type { DungeonState, ServerMessages } from "../client/index.js";
 
 const ADMIN = { ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" };
@@ -90,6 +92,33 @@ describe("replays", function () {
     const log = await assertReplays(a.room.roomId);
     assert.equal(log.kind, "dungeon");
     assert.ok(log.entries.filter((e) => e.op === "cmd").length > 10);
+    await Promise.all([a.leave(), b.leave()]);
+  });
+
+  it("replays a match to the same chain and the same matchId", async () => {
+    const code = `replay-${Math.random()}`;
+    const seat = async () => {
+      const user = await guest(app);
+      const room = await sdk(app, user.token).joinOrCreate<MatchState>("match", { mode: "duel", code });
+      await nextMessage(room, "welcome");
+      room.onMessage("tx", () => undefined);
+      return room;
+    };
+    const [a, b] = [await seat(), await seat()];
+    a.send("ready", { seq: 1, ready: true });
+    b.send("ready", { seq: 1, ready: true });
+    await until(a, () => a.state.status === "playing", 5000, "playing");
+    let seq = 1;
+    for (const room of [a, b, a]) {
+      const head = room.state.chainHead;
+      const tx = nextMessage<Tx>(a, "tx");
+      room.send("turn", { seq: ++seq, prev: head, actions: [{ type: "build", building: "tent", x: seq, y: 1 }] });
+      await tx;
+      await until(a, () => a.state.chainHead !== head && b.state.chainHead === a.state.chainHead);
+    }
+    const log = await assertReplays(a.roomId);
+    assert.equal(log.kind, "match");
+    assert.match(log.instanceId, /^[0-9a-f-]{36}$/);
     await Promise.all([a.leave(), b.leave()]);
   });
 });

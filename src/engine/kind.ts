@@ -130,7 +130,11 @@ export interface RoomKind<Sim, Command, Event, State, Join, Options extends Reco
    */
   lingerSec?(settings: { dungeonGraceSec: number }): number;
 
-  create(options: Options, ctx: Ctx): Sim;
+  /**
+   * The simulation of a new instance. `instanceId` is unique to it and recorded in its replay log:
+   * the id of anything that outlives the room (a match's `matchId`).
+   */
+  create(options: Options, ctx: Ctx, instanceId: string): Sim;
   /**
    * Whether a join may take place now, before it takes a seat (e.g. a match under way takes
    * spectators only). A refusal fails the join with its code. Without it every join is let in.

@@ -27,6 +27,8 @@ export type ReplayEntry =
 /** What starts a room: enough, with the content, to re-create its simulation. */
 export interface ReplayHeader {
   kind: string;
+  /** Unique to the instance (see `RoomKind.create`). */
+  instanceId: string;
   seed: number;
   contentVersion: string;
   options: Record<string, unknown>;
@@ -57,7 +59,7 @@ export function replay(
   let base = log.base;
   let tick = 0;
   const ctx = (now: number): Ctx => ({ now, tick, rng, content, policy });
-  const sim: unknown = kind.create(log.options, ctx(base));
+  const sim: unknown = kind.create(log.options, ctx(base), log.instanceId);
   const actors = new Map<string, Actor>();
   const actor = (session: string) => {
     const found = actors.get(session);

@@ -3,7 +3,6 @@
  * it shows in `MatchState`. Transactions are hashed by the simulation and signed here, on the way
  * out; Ed25519 signatures are deterministic, so a transaction re-sent later carries the same `sig`.
  */
-import { randomUUID } from "node:crypto";
 import type { Content } from "../content/index.js";
 import { policy } from "../content/policy.js";
 import { START_RATING } from "../domain/profile.js";
@@ -73,7 +72,8 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
   tickRate: (p) => p.matchTickRate,
   maxClients: (options, content) => content.matchModes.get(options.mode)!.maxPlayers + policy.matchMaxSpectators,
 
-  create: (options, ctx) => createMatch(ctx.content.matchModes.get(options.mode)!, randomUUID(), options.code),
+  create: (options, ctx, instanceId) =>
+    createMatch(ctx.content.matchModes.get(options.mode)!, instanceId, options.code),
   admit(sim, options) {
     if (options.spectate) {
       return sim.spectators.size < policy.matchMaxSpectators

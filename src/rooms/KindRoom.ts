@@ -8,7 +8,7 @@
  * with interest management, `Interest`. The kind and the services arrive as the handler's default
  * options (`defineRoom(KindRoom, engineOptions(kind, services))`).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   CloseCode,
   ErrorCode,
@@ -214,7 +214,8 @@ export class KindRoom extends Room<{ state: Schema }> {
       closing: undefined,
     };
     const run = this.running;
-    run.sim = kind.create(options, this.ctx(base));
+    const instanceId = randomUUID();
+    run.sim = kind.create(options, this.ctx(base), instanceId);
     this.state = kind.state.create(run.sim) as Schema;
     kind.state.sync(run.sim, this.state, 0);
     if (kind.interest && kind.state.bodyOf) {
@@ -228,6 +229,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     this.maxClients = kind.maxClients(options, services.content);
     this.logReplay("room", {
       kind: kind.name,
+      instanceId,
       seed,
       contentVersion: services.content.version,
       options,
