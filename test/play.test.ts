@@ -448,6 +448,9 @@ describe("browser client at /play, in Chromium", function () {
       assert.equal(await act(erin, "queue", 5, 5, "tent"), true);
       assert.equal(await act(erin, "queue", 4, 4, "tower"), false);
       assert.match(match(await state(erin)).hint, /not enough gold for a tower/);
+      await erin.locator("#m-hint", { hasText: "not enough gold" }).waitFor({ timeout: 5000 });
+      await until(erin, (s) => s.match!.chain?.txs.length === 1, null, "Erin's page checked transaction 1");
+      await shot(erin, "14-match-erin-turn");
       await erin.click("#m-end-turn");
 
       // The remaining turns pass, whoever is due, until the end.
@@ -507,8 +510,8 @@ describe("browser client at /play, in Chromium", function () {
           "the live transactions are the history's",
         );
       }
-      await shot(dave, "14-match-finished");
-      await shot(watcher, "15-match-spectator");
+      await shot(dave, "15-match-finished");
+      await shot(watcher, "16-match-spectator");
     });
 
     it("a tampered chain shows ✗ at the altered transaction, with the server verifier's reason", async () => {
@@ -543,7 +546,7 @@ describe("browser client at /play, in Chromium", function () {
           .locator('#m-chain [data-mark="✗"]', { hasText: "hash does not match" })
           .waitFor({ timeout: 5000 });
         await watcher.locator("#m-chain-status", { hasText: "✗ at #2" }).waitFor({ timeout: 5000 });
-        await shot(watcher, "16-match-tampered-chain");
+        await shot(watcher, "17-match-tampered-chain");
       } finally {
         await watcher.unroute(pattern);
       }
