@@ -127,7 +127,9 @@ export class MatchView {
     const playing = inRoom && !m.spectator && s.status === "playing";
     $("m-turn-actions").hidden = !playing;
     $<HTMLButtonElement>("m-end-turn").disabled = !m.myTurn;
-    $("m-end-turn").textContent = m.queued.length ? `End turn (${m.queued.length} action${m.queued.length === 1 ? "" : "s"})` : "End turn (pass)";
+    $("m-end-turn").textContent = m.queued.length
+      ? `End turn (${m.queued.length} action${m.queued.length === 1 ? "" : "s"})`
+      : "End turn (pass)";
     $<HTMLButtonElement>("m-clear").disabled = m.queued.length === 0;
     $("m-queue").textContent = m.queued.length ? `This turn: ${describe(m.queued)}` : "";
     $("m-hint").textContent = m.hint;
