@@ -381,7 +381,8 @@ describe("browser client at /play, in Chromium", function () {
       [dave, erin, watcher] = [await open("Dave"), await open("Erin"), await open("Watcher")];
     });
 
-    it("two pages play a duel to the end from the lobby, a third spectates, every transaction ✓", async () => {
+    it("two pages play a duel to the end from the lobby, a third spectates, every transaction ✓", async function () {
+      this.timeout(120_000); // three pages and a dozen steps, on a shared two-core machine
       // Dave opens a duel lobby; Erin joins it by its roomId; both press Ready.
       await dave.selectOption("#m-mode", "duel");
       await dave.click("#m-play");
