@@ -60,7 +60,6 @@ interface PageGlobals {
   realmgate: {
     state(): Snapshot;
     actions: Record<string, (...args: unknown[]) => unknown>;
-    match: { send(type: string, payload?: Record<string, unknown>): number };
   };
 }
 
@@ -434,9 +433,7 @@ describe("browser client at /play, in Chromium", function () {
       await until(erin, (s) => s.match!.myTurn && s.match!.chainLength === 1, null, "Erin's turn");
 
       // Out of turn, the server refuses, and the page shows the code.
-      const seq = await dave.evaluate(() =>
-        (globalThis as unknown as PageGlobals).realmgate.match.send("turn", { prev: "", actions: [] }),
-      );
+      const seq = (await act(dave, "matchSend", "turn", { prev: "", actions: [] })) as number;
       await until(
         dave,
         (s, q) => s.match!.refusals.some((r) => r.seq === q && r.code === "turn/not_yours"),

@@ -95,6 +95,8 @@ const actions = {
   queue: (x: number, y: number, building?: string) =>
     match.queue(building ? { type: "build", building, x, y } : { type: "demolish", x, y }),
   endTurn: () => match.endTurn(),
+  /** Sends any message to the match room as is (with the next seq): to see how the server refuses it. */
+  matchSend: (type: string, payload: Record<string, unknown> = {}) => match.send(type, payload),
   forfeit: () => match.forfeit(),
   verifyHistory: () => match.verifyHistory().then(() => undefined),
   listMatches: () => matchView.refreshList(),
