@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { matchModes } from "../src/content/matches.js";
 import { RejectCode } from "../src/protocol/codes.js";
-import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
+import { matchPublicKey, verifyChain, verifySignature } from "../src/rules/match-chain.js";
+import { chainSteps, runChainStepsAsync } from "../src/rules/match-verify.js";
 import {
   addPlayer,
   applyMatch,
@@ -18,6 +19,7 @@ import {
   score,
   stepMatch,
   turnSession,
+  sha256Hex,
   txHash,
   type Action,
   type MatchEvent,
@@ -235,6 +237,28 @@ describe("match chain verifier", () => {
 
     assert.equal((verifyChain([chain[0], chain[2]], options) as { index: number }).index, 3);
     assert.equal(verifyChain(chain, { ...options, players: ["u2", "u1"] }).ok, false);
+  });
+
+  it("runs the same steps with asynchronous crypto (as a browser does), with the same verdicts", async () => {
+    const chain = signed(played());
+    const tampered = structuredClone(chain);
+    (tampered[1].actions[0] as { x: number }).x = 6;
+    const { key, ...rest } = options;
+    const asyncCrypto = {
+      sha256Hex: (text: string) => Promise.resolve(sha256Hex(text)),
+      verify: (hash: string, sig: string) => Promise.resolve(verifySignature(hash, sig, key)),
+    };
+    for (const c of [chain, tampered, [chain[0], chain[2]]]) {
+      const passed: number[] = [];
+      const check = await runChainStepsAsync(chainSteps(c, rest), asyncCrypto, (i) => passed.push(i));
+      assert.deepEqual(check, verifyChain(c, options));
+      // Every transaction before the first failure is reported as passed, in order, and none after.
+      const upTo = check.ok ? c.length : c.findIndex((tx) => tx.index === check.index);
+      assert.deepEqual(
+        passed,
+        c.slice(0, upTo).map((tx) => tx.index),
+      );
+    }
   });
 
   it("rejects a re-signed transaction whose stateHash the re-simulation does not give", () => {

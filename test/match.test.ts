@@ -139,6 +139,18 @@ describe("match room", function () {
     assert.equal(typeof body.kid, "string");
   });
 
+  it("seats players who give no code in one public lobby of their mode", async () => {
+    const a = await join({ mode: "blitz" });
+    const b = await join({ mode: "blitz" });
+    try {
+      assert.equal(b.room.roomId, a.room.roomId);
+      assert.equal(a.welcome.mode, "blitz");
+      await until(a.room, () => a.room.state.players?.size === 2, 5000, "both seated");
+    } finally {
+      await Promise.all([a.room.leave(), b.room.leave()]);
+    }
+  });
+
   it("two players and a spectator play a whole match; the chain from history verifies and re-simulates", async () => {
     const { a, b, watcher } = await match("quick", true);
     const w = watcher!;

@@ -14,8 +14,12 @@ import { join } from "node:path";
 import { strict as assert } from "node:assert";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { buildWeb } from "../web/build.js";
-import type { Snapshot } from "../web/snapshot.js";
-import { startApp, type TestApp } from "./helpers.js";
+import type { MatchSnapshot, Snapshot } from "../web/snapshot.js";
+import { matchModes } from "../src/content/matches.js";
+import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
+import type { MatchRecord, StoredMatch, Tx } from "../src/domain/match.js";
+import type { JsonWebKey } from "node:crypto";
+import { http, startApp, type TestApp } from "./helpers.js";
 
 /** Debian's Chromium; CHROMIUM_PATH points elsewhere (another build, or a missing one to see the skip). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -53,8 +57,14 @@ function ensureChromium(): string | undefined {
 
 /** What web/main.ts puts on `window` (the page runs with DOM types; this test does not). */
 interface PageGlobals {
-  realmgate: { state(): Snapshot; actions: Record<string, (...args: unknown[]) => unknown> };
+  realmgate: {
+    state(): Snapshot;
+    actions: Record<string, (...args: unknown[]) => unknown>;
+  };
 }
+
+/** GET /api/matches/:matchId. */
+type History = Omit<MatchRecord, "roomId"> & Pick<StoredMatch, "chain" | "rolledBack">;
 
 const state = (page: Page): Promise<Snapshot> =>
   page.evaluate(() => (globalThis as unknown as PageGlobals).realmgate.state());
@@ -341,5 +351,234 @@ describe("browser client at /play, in Chromium", function () {
     );
     await shot(alice, "10-dungeon-cleared");
     await shot(bob, "11-dungeon-cleared-bob");
+  });
+  describe("matches", () => {
+    let dave: Page;
+    let erin: Page;
+    let watcher: Page;
+    let matchId = "";
+    const duel = matchModes.find((m) => m.id === "duel")!;
+    const match = (s: Snapshot): MatchSnapshot => s.match!;
+
+    /** The server's own verifier, in Node, over the same chain the page checked. */
+    async function serverCheck(chain: Tx[], players: string[]) {
+      const key = await http<{ kid: string; jwk: JsonWebKey }>(app, "GET", "/api/matches/key");
+      return verifyChain(chain, { mode: duel, players, key: matchPublicKey(key.body) });
+    }
+
+    before(async () => {
+      const open = async (name: string) => {
+        const page = await context.newPage();
+        page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
+        await page.goto(`${app.url}/play`);
+        await act(page, "guest", name);
+        await until(page, (s) => s.screen === "world" && s.me !== null, null, `${name} logged in`);
+        await page.click("#tab-matches");
+        await page.locator("#m-mode option[value=duel]").waitFor({ state: "attached", timeout: 5000 });
+        return page;
+      };
+      [dave, erin, watcher] = [await open("Dave"), await open("Erin"), await open("Watcher")];
+    });
+
+    it("two pages play a duel to the end from the lobby, a third spectates, every transaction ✓", async function () {
+      this.timeout(120_000); // three pages and a dozen steps, on a shared two-core machine
+      // Dave opens a duel lobby; Erin joins it by its roomId; both press Ready.
+      await dave.selectOption("#m-mode", "duel");
+      await dave.click("#m-play");
+      const lobby = match(await until(dave, (s) => s.match?.status === "lobby", null, "Dave in a duel lobby"));
+      assert.equal(lobby.mode, "duel");
+      await erin.fill("#m-room", lobby.roomId!);
+      await erin.click("#m-join");
+      for (const page of [dave, erin])
+        await until(page, (s) => s.match?.players.length === 2, null, "both seated in the lobby");
+      await dave.click("#m-ready");
+      await until(
+        erin,
+        (s) => s.match!.players.some((p) => p.name === "Dave" && p.ready),
+        null,
+        "Erin sees Dave ready",
+      );
+      await shot(erin, "12-match-lobby");
+      await erin.click("#m-ready");
+      const started = match(await until(dave, (s) => s.match?.status === "playing", null, "the duel starts"));
+      matchId = started.matchId!;
+      assert.equal(started.round, 1);
+      assert.deepEqual(
+        started.players.map((p) => [p.name, p.gold]),
+        [
+          ["Dave", duel.startGold],
+          ["Erin", duel.startGold],
+        ],
+      );
+
+      // The watcher spectates it from the list of matches on the server.
+      await watcher.click("#m-refresh");
+      await watcher.locator(`#m-list [data-room-id="${lobby.roomId}"] button`, { hasText: "Spectate" }).click();
+      await until(watcher, (s) => s.match?.spectator === true && s.match.status === "playing", null, "spectating");
+      await until(dave, (s) => s.match!.spectators === 1, null, "the players see one spectator");
+
+      // The turn timer counts down (by the server's clock as the page estimates it).
+      const first = match(await state(dave));
+      assert.ok(first.myTurn && first.msLeft > 0 && first.msLeft <= duel.turnSeconds * 1000);
+      await until(dave, (s, ms) => s.match!.msLeft < ms - 300, first.msLeft, "the timer counts down");
+      await dave.locator("#m-timer", { hasText: /Your turn · \d+\.\d s left/ }).waitFor({ timeout: 5000 });
+
+      // Dave's turn, the way a person plays it: pick the tent, click two tiles, end the turn.
+      await dave.click('#m-palette [data-building="tent"]');
+      await dave.click('#m-board [data-x="0"][data-y="0"]');
+      await dave.click('#m-board [data-x="1"][data-y="0"]');
+      await until(dave, (s) => s.match!.queued.length === 2, null, "two tents queued");
+      await shot(dave, "13-match-turn");
+      await dave.click("#m-end-turn");
+      await until(erin, (s) => s.match!.myTurn && s.match!.chainLength === 1, null, "Erin's turn");
+
+      // Out of turn, the server refuses, and the page shows the code.
+      const seq = (await act(dave, "matchSend", "turn", { prev: "", actions: [] })) as number;
+      await until(
+        dave,
+        (s, q) => s.match!.refusals.some((r) => r.seq === q && r.code === "turn/not_yours"),
+        seq,
+        "refused",
+      );
+      await dave.locator("#m-refusals", { hasText: "turn/not_yours" }).waitFor({ timeout: 5000 });
+
+      // Erin: a tower she cannot afford is held back by the rules run in the page; a tent is fine.
+      assert.equal(await act(erin, "queue", 5, 5, "tent"), true);
+      assert.equal(await act(erin, "queue", 4, 4, "tower"), false);
+      assert.match(match(await state(erin)).hint, /not enough gold for a tower/);
+      await erin.locator("#m-hint", { hasText: "not enough gold" }).waitFor({ timeout: 5000 });
+      await until(erin, (s) => s.match!.chain?.txs.length === 1, null, "Erin's page checked transaction 1");
+      await shot(erin, "14-match-erin-turn");
+      await erin.click("#m-end-turn");
+
+      // The remaining turns pass, whoever is due, until the end.
+      for (let n = 2; n < duel.rounds * 2; n++) {
+        const due = (await until(dave, (s, c) => s.match!.chainLength === c, n, `transaction ${n}`)).match!;
+        const page = due.myTurn ? dave : erin;
+        await until(page, (s) => s.match!.myTurn, null, "the page sees its turn");
+        await page.click("#m-end-turn");
+      }
+
+      // The end: finished with ratings on every page; the spectator saw the board.
+      for (const page of [dave, erin, watcher]) {
+        const end = match(
+          await until(
+            page,
+            (s, n) => s.match?.status === "finished" && s.match.finished !== null && s.match.txs.length === n,
+            duel.rounds * 2,
+            "finished",
+          ),
+        );
+        assert.equal(end.finished!.ratings.length, 2);
+        await page.locator("#m-finished", { hasText: "→" }).waitFor({ timeout: 5000 });
+      }
+      const seen = match(await state(watcher));
+      assert.deepEqual(seen.tiles.map((t) => `${t.building}@${t.x},${t.y}`).sort(), [
+        "tent@0,0",
+        "tent@1,0",
+        "tent@5,5",
+      ]);
+      assert.equal(seen.finished!.winner, seen.players.find((p) => p.name === "Dave")!.userId, "two tents beat one");
+
+      // Each page checked the chain from history: a ✓ per transaction, and the server's verifier agrees.
+      const history = (await http<History>(app, "GET", `/api/matches/${matchId}`)).body;
+      const expected = await serverCheck(
+        history.chain,
+        history.players.map((p) => p.userId),
+      );
+      assert.equal(expected.ok, true);
+      for (const page of [dave, erin, watcher]) {
+        const s = match(
+          await until(
+            page,
+            (s, n) => s.match!.chain?.source === "history" && s.match!.chain.txs.length === n && !s.match!.verifying,
+            duel.rounds * 2,
+            "the chain checked from history",
+          ),
+        );
+        assert.deepEqual(s.chain!.result, expected);
+        assert.deepEqual(
+          s.chain!.txs.map((t) => t.mark),
+          history.chain.map(() => "✓"),
+        );
+        assert.equal(await page.locator('#m-chain [data-mark="✓"]').count(), duel.rounds * 2);
+        assert.deepEqual(
+          s.txs.map((t) => t.hash),
+          history.chain.map((t) => t.hash),
+          "the live transactions are the history's",
+        );
+      }
+      await shot(dave, "15-match-finished");
+      await shot(watcher, "16-match-spectator");
+    });
+
+    it("a tampered chain shows ✗ at the altered transaction, with the server verifier's reason", async () => {
+      assert.ok(matchId, "the duel above was played");
+      const history = (await http<History>(app, "GET", `/api/matches/${matchId}`)).body;
+      const players = history.players.map((p) => p.userId);
+      // The history as a man in the middle would serve it: transaction 2 now builds a tower.
+      const tampered: History = structuredClone(history);
+      tampered.chain[1].actions = [{ type: "build", building: "tower", x: 3, y: 3 }];
+      const expected = await serverCheck(tampered.chain, players);
+      assert.deepEqual(expected, { ok: false, index: 2, reason: "hash does not match the transaction" });
+
+      const pattern = `**/api/matches/${matchId}`;
+      await watcher.route(pattern, (route) => route.fulfill({ json: tampered }));
+      try {
+        await watcher.click("#m-verify");
+        const s = match(
+          await until(
+            watcher,
+            (s) => s.match!.chain?.source === "history" && s.match!.chain.result.ok === false && !s.match!.verifying,
+            null,
+            "the tampered chain checked",
+          ),
+        );
+        assert.deepEqual(s.chain!.result, expected);
+        assert.deepEqual(
+          s.chain!.txs.map((t) => t.mark),
+          ["✓", "✗", "·", "·", "·", "·"],
+        );
+        assert.equal(s.chain!.txs[1].reason, expected.reason);
+        await watcher
+          .locator('#m-chain [data-mark="✗"]', { hasText: "hash does not match" })
+          .waitFor({ timeout: 5000 });
+        await watcher.locator("#m-chain-status", { hasText: "✗ at #2" }).waitFor({ timeout: 5000 });
+        await shot(watcher, "17-match-tampered-chain");
+      } finally {
+        await watcher.unroute(pattern);
+      }
+
+      // A forged signature on an untouched body is caught by the Ed25519 check.
+      const forged: History = structuredClone(history);
+      const other = history.chain[0].sig;
+      forged.chain[3].sig = other;
+      const expectedSig = await serverCheck(forged.chain, players);
+      assert.deepEqual(expectedSig, { ok: false, index: 4, reason: "bad signature" });
+      await watcher.route(pattern, (route) => route.fulfill({ json: forged }));
+      try {
+        await watcher.click("#m-verify");
+        const s = match(
+          await until(
+            watcher,
+            (s) => s.match!.chain?.result.ok === false && (s.match!.chain.result as { index: number }).index === 4,
+            null,
+            "the forged signature caught",
+          ),
+        );
+        assert.deepEqual(s.chain!.result, expectedSig);
+      } finally {
+        await watcher.unroute(pattern);
+      }
+
+      // Served as it is, the same page checks it whole again.
+      await watcher.click("#m-verify");
+      await until(
+        watcher,
+        (s) => s.match!.chain?.result.ok === true && s.match!.chain.txs.every((t) => t.mark === "✓"),
+        null,
+        "the real chain ✓ again",
+      );
+    });
   });
 });

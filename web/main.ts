@@ -4,8 +4,10 @@
  */
 import "./traffic.js"; // first: it wraps WebSocket before the SDK loads
 import { Game } from "./game.js";
-import type { Snapshot } from "./snapshot.js";
+import type { MatchSnapshot, Snapshot } from "./snapshot.js";
 import { cameraFor, render, toWorld, type Camera } from "./render.js";
+import { MatchClient } from "./match.js";
+import { MatchView } from "./match-view.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const game = new Game();
@@ -13,6 +15,18 @@ const canvas = $<HTMLCanvasElement>("canvas");
 const ctx = canvas.getContext("2d")!;
 let camera: Camera = { x: 0, y: 0, scale: 1 };
 let showDebug = true;
+const match = new MatchClient(game);
+const matchView = new MatchView(match);
+/** The tab shown once logged in: the world (or dungeon) on the canvas, or the matches. */
+let view: "world" | "matches" = "world";
+function show(next: "world" | "matches"): void {
+  view = next;
+  $("tab-world").className = next === "world" ? "active" : "";
+  $("tab-matches").className = next === "matches" ? "active" : "";
+  if (next === "matches") void matchView.open().catch((err: unknown) => ($("m-error").textContent = String(err)));
+}
+$("tab-world").onclick = () => show("world");
+$("tab-matches").onclick = () => show("matches");
 
 // --- login -------------------------------------------------------------------------------------
 
@@ -29,7 +43,10 @@ $("register").onclick = () =>
   attempt(() => game.register($<HTMLInputElement>("reg-user").value, $<HTMLInputElement>("reg-pass").value));
 $("login-btn").onclick = () =>
   attempt(() => game.login($<HTMLInputElement>("login-user").value, $<HTMLInputElement>("login-pass").value));
-$("logout").onclick = () => game.logout();
+$("logout").onclick = () => {
+  void match.leave();
+  game.logout();
+};
 
 // --- actions -----------------------------------------------------------------------------------
 
@@ -69,6 +86,21 @@ const actions = {
   selectAbility: (id: string) => (game.selectedAbility = id),
   /** Sends any action as is (with the next seq): to see how the server refuses it. */
   send: (type: string, payload: Record<string, unknown> = {}) => game.send(type, payload),
+  showMatches: () => show("matches"),
+  showWorld: () => show("world"),
+  playMatch: (mode = "duel", code?: string) => match.play(mode, code),
+  joinMatch: (roomId: string, spectate = false) => match.joinById(roomId, spectate),
+  ready: (ready = true) => match.ready(ready),
+  /** Queues a build (or, with no building, a demolish) on the turn; false when the rules say no. */
+  queue: (x: number, y: number, building?: string) =>
+    match.queue(building ? { type: "build", building, x, y } : { type: "demolish", x, y }),
+  endTurn: () => match.endTurn(),
+  /** Sends any message to the match room as is (with the next seq): to see how the server refuses it. */
+  matchSend: (type: string, payload: Record<string, unknown> = {}) => match.send(type, payload),
+  forfeit: () => match.forfeit(),
+  verifyHistory: () => match.verifyHistory().then(() => undefined),
+  listMatches: () => matchView.refreshList(),
+  leaveMatch: () => match.leave(),
   /** Closes the socket as a network failure would; the SDK then reconnects. */
   dropConnection: () => {
     const transport = (game.room as unknown as { connection?: { transport?: { ws?: WebSocket } } })?.connection
@@ -125,6 +157,44 @@ function snapshot(): Snapshot {
       ]),
     ),
     error: game.error,
+    view,
+    match: matchSnapshot(),
+  };
+}
+
+/** The match as plain JSON (see MatchSnapshot). */
+function matchSnapshot(): MatchSnapshot | null {
+  const s = match.state;
+  if (!s && !match.finished && !match.chain && !match.error) return null;
+  return {
+    roomId: match.room?.roomId ?? null,
+    matchId: match.welcome?.matchId ?? null,
+    mode: s?.mode ?? match.welcome?.mode ?? null,
+    spectator: match.spectator,
+    status: s?.status ?? null,
+    round: s?.round ?? 0,
+    turn: s?.turn ?? "",
+    myTurn: match.myTurn,
+    msLeft: match.msLeft,
+    chainLength: s?.chainLength ?? 0,
+    chainHead: s?.chainHead ?? "",
+    spectators: s?.spectators ?? 0,
+    players: match.players.map((p) => pick(p, ["sessionId", "userId", "name", "ready", "connected", "gold", "score"])),
+    tiles: [...(s?.tiles.values() ?? [])].map((t) => pick(t, ["x", "y", "building", "owner"])),
+    queued: match.queued.map((a) => ({ ...a })),
+    hint: match.hint,
+    txs: match.txs.map((t) => ({ ...t, actions: t.actions.map((a) => ({ ...a })) })),
+    finished: match.finished,
+    aborted: match.aborted,
+    chain: match.chain && {
+      source: match.chain.source,
+      result: match.chain.result,
+      txs: match.chain.txs.map((t) => ({ ...t })),
+    },
+    verifying: match.verifying,
+    refusals: match.refusals,
+    feed: match.feed,
+    error: match.error,
   };
 }
 
@@ -136,10 +206,10 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
 
 declare global {
   interface Window {
-    realmgate: { state: typeof snapshot; actions: typeof actions; game: Game };
+    realmgate: { state: typeof snapshot; actions: typeof actions; game: Game; match: MatchClient };
   }
 }
-window.realmgate = { state: snapshot, actions, game };
+window.realmgate = { state: snapshot, actions, game, match };
 
 $("gather").onclick = () => actions.gather();
 $("travel").onclick = () => actions.travel();
@@ -185,7 +255,7 @@ function updateKeys(): void {
 }
 window.addEventListener("keydown", (e) => {
   const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
-  if (typing) return;
+  if (typing || view !== "world") return;
   if (e.code === "Enter") {
     $("chatinput").focus();
     e.preventDefault();
@@ -257,7 +327,10 @@ const shown = { chat: -1, feed: -1, refusals: -1 };
 function panels(): void {
   const playing = game.screen === "world" || game.screen === "dungeon";
   $("login").hidden = playing || game.screen === "connecting";
-  $("game").hidden = !playing;
+  $("tabs").hidden = !game.user;
+  $("game").hidden = !playing || view !== "world";
+  $("matches").hidden = !game.user || view !== "matches";
+  if (game.user && view === "matches") matchView.render();
   $("logout").hidden = !game.user;
   if (game.error && !playing) $("login-error").textContent = game.error;
   const c = game.connection;

@@ -73,4 +73,78 @@ export interface Snapshot {
   /** Ms left on each hero ability's cooldown, as the client counts it. */
   cooldowns: Record<string, number>;
   error: string;
+  /** The tab shown: the world (or dungeon) canvas, or the matches. */
+  view: "world" | "matches";
+  match: MatchSnapshot | null;
+}
+
+/** The action of a turn (PROTOCOL §4). */
+export type SnapAction =
+  { type: "build"; building: string; x: number; y: number } | { type: "demolish"; x: number; y: number };
+
+/** The match the page is in (or was last in), as plain JSON. */
+export interface MatchSnapshot {
+  roomId: string | null;
+  matchId: string | null;
+  mode: string | null;
+  spectator: boolean;
+  status: string | null;
+  round: number;
+  /** The sessionId of the player to act. */
+  turn: string;
+  myTurn: boolean;
+  /** Ms left on the turn timer, by the page's estimate of the server's clock. */
+  msLeft: number;
+  chainLength: number;
+  chainHead: string;
+  spectators: number;
+  players: Array<{
+    sessionId: string;
+    userId: string;
+    name: string;
+    ready: boolean;
+    connected: boolean;
+    gold: number;
+    score: number;
+  }>;
+  tiles: Array<{ x: number; y: number; building: string; owner: string }>;
+  queued: SnapAction[];
+  hint: string;
+  /** The transactions received, as sent. */
+  txs: Array<{
+    index: number;
+    matchId: string;
+    player: string;
+    actions: SnapAction[];
+    timeout: boolean;
+    prev: string;
+    stateHash: string;
+    at: number;
+    hash: string;
+    sig: string;
+  }>;
+  finished: {
+    winner: string | null;
+    scores: Array<{ userId: string; name: string; score: number }>;
+    ratings: Array<{ userId: string; before: number; after: number }>;
+  } | null;
+  aborted: boolean;
+  /** The last check of the chain done in the page: live (the `tx` messages) or from history. */
+  chain: {
+    source: "live" | "history";
+    result: { ok: true; stateHash: string } | { ok: false; index: number; reason: string };
+    txs: Array<{
+      index: number;
+      player: string;
+      actions: number;
+      timeout: boolean;
+      hash: string;
+      mark: "✓" | "✗" | "·";
+      reason?: string;
+    }>;
+  } | null;
+  verifying: boolean;
+  refusals: SnapRefusal[];
+  feed: string[];
+  error: string;
 }

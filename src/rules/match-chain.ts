@@ -1,7 +1,7 @@
 /**
- * Checks a match's transaction chain (PROTOCOL §4), for servers, tests and client developers
- * alike. It imports no server code: only node:crypto and the pure match rules, so a client can
- * carry it as is.
+ * Checks a match's transaction chain (PROTOCOL §4) in Node, for servers, tests and client
+ * developers alike: the steps of src/rules/match-verify.ts answered with node:crypto. It imports
+ * no server code. A browser runs the same steps over WebCrypto (web/chain.ts).
  *
  * A chain is valid when every transaction:
  * - counts from 1 without gaps and names the same match;
@@ -11,9 +11,10 @@
  * - and, re-simulated from the mode's initial state with the players in turn order, gives its `stateHash`.
  */
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:crypto";
-import { playTurn, startBoard, stateHash, toAct, txHash, type MatchMode, type Tx } from "./match.js";
+import { sha256Hex, type MatchMode, type Tx } from "./match.js";
+import { chainSteps, runChainSteps, type ChainCheck } from "./match-verify.js";
 
-export type ChainCheck = { ok: true; stateHash: string } | { ok: false; index: number; reason: string };
+export type { ChainCheck };
 
 /** The public key from `GET /api/matches/key` (`{kid, jwk}`), or a KeyObject. */
 export function matchPublicKey(key: { jwk: JsonWebKey } | JsonWebKey | KeyObject): KeyObject {
@@ -28,31 +29,12 @@ export const verifySignature = (hash: string, sig: string, key: KeyObject): bool
 
 /**
  * Verifies `chain` for a match of `mode` whose players, in turn order, are `players` (userIds).
- * Checks every transaction in order and stops at the first failure.
+ * Checks every transaction in order and stops at the first failure (the steps in match-verify.ts).
  */
 export function verifyChain(
   chain: readonly Tx[],
   options: { mode: MatchMode; players: readonly string[]; key: KeyObject; matchId?: string },
 ): ChainCheck {
-  let board = startBoard(options.mode, options.players);
-  let prev = "";
-  let hash = stateHash(board, options.mode);
-  const matchId = options.matchId ?? chain[0]?.matchId;
-  for (const [i, tx] of chain.entries()) {
-    const fail = (reason: string): ChainCheck => ({ ok: false, index: tx.index, reason });
-    if (tx.index !== i + 1) return fail(`index ${tx.index} where ${i + 1} was due`);
-    if (tx.matchId !== matchId) return fail(`names match ${tx.matchId}, not ${matchId}`);
-    if (tx.prev !== prev) return fail("prev does not link to the transaction before");
-    if (txHash(tx) !== tx.hash) return fail("hash does not match the transaction");
-    if (!verifySignature(tx.hash, tx.sig, options.key)) return fail("bad signature");
-    if (tx.player !== toAct(board)) return fail(`player ${tx.player} acted on ${toAct(board) || "nobody"}'s turn`);
-    if (tx.timeout && tx.actions.length > 0) return fail("a timeout carries actions");
-    const played = playTurn(board, options.mode, tx.actions);
-    if (!played.ok) return fail(`the actions do not apply: ${played.message}`);
-    board = played.board;
-    hash = stateHash(board, options.mode);
-    if (hash !== tx.stateHash) return fail("stateHash differs from the re-simulation");
-    prev = tx.hash;
-  }
-  return { ok: true, stateHash: hash };
+  const { key, ...rest } = options;
+  return runChainSteps(chainSteps(chain, rest), { sha256Hex, verify: (hash, sig) => verifySignature(hash, sig, key) });
 }

@@ -4,160 +4,36 @@
  * as `now`; nothing here touches a room, a store or a key. Every applied turn becomes a transaction
  * whose `hash` the simulation computes itself (the chain's head); the room only signs and sends it.
  *
- * The board part (`Board`, `startBoard`, `playTurn`, `stateHash`) is what a client re-simulates to
- * check a chain; see src/rules/match-chain.ts.
+ * The board part (`Board`, `startBoard`, `playTurn`, the hashed texts) lives in
+ * src/rules/match-board.ts, which a client re-simulates to check a chain; see src/rules/match-chain.ts.
  */
 import { createHash } from "node:crypto";
 import type { Action, MatchStatus, Tx, TxBody, UnsignedTx } from "../domain/match.js";
 import { refuse, type Verdict } from "../domain/result.js";
 import { RejectCode } from "../protocol/codes.js";
+import {
+  normalize,
+  playTurn,
+  scoreOf,
+  startBoard,
+  stateText,
+  toAct,
+  txText,
+  type Board,
+  type MatchMode,
+} from "./match-board.js";
 
 export type { Action, MatchStatus, Tx, TxBody, UnsignedTx };
+export * from "./match-board.js";
 
-// --- the mode (content) ----------------------------------------------------------------------
-
-export interface BuildingType {
-  id: string;
-  cost: number;
-  income: number;
-  points: number;
-}
-
-export interface MatchMode {
-  id: string;
-  name: string;
-  minPlayers: number;
-  maxPlayers: number;
-  rounds: number;
-  turnSeconds: number;
-  board: { width: number; height: number };
-  startGold: number;
-  buildings: BuildingType[];
-}
-
-// --- canonical JSON and hashes -----------------------------------------------------------------
-
-/** Canonical JSON: object keys sorted, no whitespace, integers as plain numbers. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  if (typeof value === "number" && !Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-  return JSON.stringify(value);
-}
+// --- hashes ------------------------------------------------------------------------------------
 
 export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
 
-// --- the board ---------------------------------------------------------------------------------
-
-export interface Tile {
-  x: number;
-  y: number;
-  building: string;
-  /** A userId. */
-  owner: string;
-}
-
-/** What the chain's state hash covers: the game itself, keyed by userId. */
-export interface Board {
-  round: number;
-  /** userIds in turn order (the join order). */
-  order: string[];
-  /** Index into `order` of the player to act; -1 once the match is over. */
-  next: number;
-  gold: Record<string, number>;
-  /** By "x,y". */
-  tiles: Record<string, Tile>;
-}
-
-export const tileKey = (x: number, y: number) => `${x},${y}`;
-
-export function startBoard(mode: MatchMode, order: readonly string[]): Board {
-  return {
-    round: 1,
-    order: [...order],
-    next: 0,
-    gold: Object.fromEntries(order.map((id) => [id, mode.startGold])),
-    tiles: {},
-  };
-}
-
-export const toAct = (board: Board): string => (board.next < 0 ? "" : board.order[board.next]);
-
-export function scoreOf(board: Board, mode: MatchMode, userId: string): number {
-  let points = 0;
-  for (const tile of Object.values(board.tiles))
-    if (tile.owner === userId) points += mode.buildings.find((b) => b.id === tile.building)?.points ?? 0;
-  return points + Math.floor((board.gold[userId] ?? 0) / 10);
-}
-
 /** The lowercase hex SHA-256 of the canonical `{round, turn, players, tiles}`. */
-export function stateHash(board: Board, mode: MatchMode): string {
-  const players = [...board.order]
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((userId) => ({ userId, gold: board.gold[userId], score: scoreOf(board, mode, userId) }));
-  const tiles = Object.values(board.tiles)
-    .sort((a, b) => a.y - b.y || a.x - b.x)
-    .map(({ x, y, building, owner }) => ({ x, y, building, owner }));
-  return sha256Hex(canonicalJson({ round: board.round, turn: toAct(board), players, tiles }));
-}
+export const stateHash = (board: Board, mode: MatchMode): string => sha256Hex(stateText(board, mode));
 
-/** Actions as the chain holds them: only the fields the contract names. */
-export function normalize(actions: readonly Action[]): Action[] {
-  return actions.map((a) =>
-    a.type === "build" ? { type: "build", building: a.building, x: a.x, y: a.y } : { type: "demolish", x: a.x, y: a.y },
-  );
-}
-
-/**
- * Plays the turn of the player due: all actions or none, then the next player's turn; income after
- * the last player of a round; the end after the last round. Returns a new board.
- */
-export function playTurn(board: Board, mode: MatchMode, actions: readonly Action[]): Verdict<{ board: Board }> {
-  const userId = toAct(board);
-  if (!userId) return refuse(RejectCode.MatchNotPlaying, "the match is over");
-  const next: Board = { ...board, gold: { ...board.gold }, tiles: { ...board.tiles } };
-  for (const [i, a] of actions.entries()) {
-    const invalid = (why: string) => refuse(RejectCode.TurnInvalid, `action ${i}: ${why}`);
-    if (a.x < 0 || a.y < 0 || a.x >= mode.board.width || a.y >= mode.board.height) return invalid("off the board");
-    const key = tileKey(a.x, a.y);
-    const tile = next.tiles[key];
-    if (a.type === "demolish") {
-      if (!tile) return invalid("nothing is built there");
-      if (tile.owner !== userId) return invalid("not your building");
-      delete next.tiles[key];
-      continue;
-    }
-    const building = mode.buildings.find((b) => b.id === a.building);
-    if (!building) return invalid(`unknown building "${a.building}"`);
-    if (tile) return invalid("the tile is occupied");
-    if (next.gold[userId] < building.cost) return invalid(`not enough gold for a ${building.id}`);
-    next.gold[userId] -= building.cost;
-    next.tiles[key] = { x: a.x, y: a.y, building: building.id, owner: userId };
-  }
-  next.next = board.next + 1;
-  if (next.next === board.order.length) {
-    for (const tile of Object.values(next.tiles))
-      next.gold[tile.owner] += mode.buildings.find((b) => b.id === tile.building)?.income ?? 0;
-    if (board.round >= mode.rounds) next.next = -1;
-    else {
-      next.round = board.round + 1;
-      next.next = 0;
-    }
-  }
-  return { ok: true, board: next };
-}
-
-// --- the transaction chain ----------------------------------------------------------------------
-
-export const txHash = (body: TxBody): string => {
-  const { index, matchId, player, actions, timeout, prev, stateHash, at } = body;
-  return sha256Hex(canonicalJson({ index, matchId, player, actions, timeout, prev, stateHash, at }));
-};
+export const txHash = (body: TxBody): string => sha256Hex(txText(body));
 
 // --- the match ---------------------------------------------------------------------------------
 

@@ -50,8 +50,15 @@ export const ChainRequest = z.object({
 
 export const MatchJoinOptions = z.object({
   mode: id.default("hamlet"),
-  /** Clients with the same code share an instance (a private match); "" is the public lobbies. */
-  code: id.optional().transform((c) => c ?? ""),
+  /**
+   * Clients with the same code share an instance (a private match); none, or "", is the public
+   * lobbies. "" is accepted because the room parses the options again once matchmaking has filled
+   * in the defaults (`code: ""` for a public lobby).
+   */
+  code: z
+    .union([id, z.literal("")])
+    .optional()
+    .transform((c) => c ?? ""),
   spectate: z.boolean().default(false),
 });
 export type MatchJoinOptions = z.infer<typeof MatchJoinOptions>;
