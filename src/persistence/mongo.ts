@@ -153,6 +153,8 @@ export interface MongoOptions {
 }
 
 export class MongoStore implements Store {
+  /** Trade is not built on this adapter yet: trade messages are refused with `trade/unavailable`. */
+  readonly trades = null;
   readonly kind = "mongodb";
   private readonly accounts: Model<AccountDoc>;
   private readonly profiles: Model<ProfileDoc>;

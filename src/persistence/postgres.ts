@@ -212,6 +212,8 @@ interface EventRow {
 }
 
 export class PostgresStore implements Store {
+  /** Trade is not built on this adapter yet: trade messages are refused with `trade/unavailable`. */
+  readonly trades = null;
   readonly kind = "postgres";
 
   private constructor(
