@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Room } from "@colyseus/sdk";
 import type { Goods, Reject, ServerMessages, WorldState } from "../client/index.js";
 import { ConfigError, loadConfig } from "../src/config.js";
@@ -278,6 +280,33 @@ describe("trade (one process)", function () {
     const a = await holding(app, ann.user.userId);
     assert.deepEqual([count(a, "crown"), a.gold, a.escrow], [0, 5, []]);
     await Promise.all([ann.room.leave(), ...takers.map((t) => t.room.leave())]);
+  });
+
+  it("refuses an accept cleanly while the store is locked, and trades on the retry once it is back", async () => {
+    const ann = await player(app, "meadow", [{ item: "gem", qty: 2 }]);
+    const bob = await player(app, "dunes", [], 7);
+    const sent = await offer(ann, bob.user.userId, { give: [{ item: "gem", qty: 2 }], wantGold: 7 });
+    const locker = new DatabaseSync(join(app.dataDir, "realmgate.db"));
+    locker.exec("BEGIN EXCLUSIVE");
+    try {
+      const seq = bob.send("trade_accept", { tradeId: sent.tradeId });
+      const refused = await rejectOf(bob, seq);
+      assert.equal(refused.code, "trade/unavailable");
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+    }
+    const [a, b] = [await holding(app, ann.user.userId), await holding(app, bob.user.userId)];
+    assert.deepEqual([count(a, "gem"), a.gold, count(b, "gem"), b.gold], [2, 0, 0, 7], "nothing moved");
+    const traded = nextMessage<Says["traded"]>(ann.room, "traded");
+    bob.send("trade_accept", { tradeId: sent.tradeId });
+    await traded;
+    const [a2, b2] = await Promise.all([
+      app.services.store.loadProfile(ann.user.userId),
+      app.services.store.loadProfile(bob.user.userId),
+    ]);
+    assert.deepEqual([count(a2!, "gem"), a2!.gold, count(b2!, "gem"), b2!.gold], [0, 7, 2, 0]);
+    await Promise.all([ann.room.leave(), bob.room.leave()]);
   });
 
   describe("recovery", () => {

@@ -81,6 +81,8 @@ export const policy = {
     recoverEveryMs: 3_000,
     /** How long a step waits for the room that holds a player's profile. */
     stepTimeoutMs: 5_000,
+    /** Pauses before a step whose save failed is tried again (then recovery takes over). */
+    stepRetryMs: [250, 500, 1000],
   },
 
   /** Per-session limits by rate class (a message table names the class of each message). */
@@ -92,7 +94,7 @@ export const policy = {
     attack: { perSecond: 10, burst: 15 },
     pickup: { perSecond: 10, burst: 15 },
     /** trade, trade_accept, trade_decline, trade_cancel. */
-    trade: { perSecond: 2, burst: 10 },
+    trade: { perSecond: 2, burst: 20 },
     ping: { perSecond: 5, burst: 10 },
     /** Match messages: ready, turn, forfeit, chain. */
     match: { perSecond: 5, burst: 10 },

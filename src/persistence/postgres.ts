@@ -13,6 +13,8 @@
  * of processes may start at once. A schema other than `public` is chosen the libpq way, in the URL:
  * `postgres://host/db?options=-c%20search_path%3Dmyschema` (the schema must exist).
  */
+import { PostgresTrades, TRADE_MIGRATION } from "./postgres-trades.js";
+import type { TradeStore } from "./trades.js";
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
@@ -97,6 +99,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The live chain has one transaction per index; rolled-back ones are kept beside it.
       CREATE UNIQUE INDEX match_txs_live ON match_txs (match_id, idx) WHERE rolled_back_at IS NULL;`,
   },
+  { version: 4, name: "trades", sql: TRADE_MIGRATION },
 ];
 
 export interface PostgresOptions {
@@ -212,8 +215,7 @@ interface EventRow {
 }
 
 export class PostgresStore implements Store {
-  /** Trade is not built on this adapter yet: trade messages are refused with `trade/unavailable`. */
-  readonly trades = null;
+  readonly trades: TradeStore = new PostgresTrades(this);
   readonly kind = "postgres";
 
   private constructor(

@@ -310,6 +310,18 @@ export class Trades {
    * two writers at once; the versioned save and the step's idempotency cover the rest.
    */
   private async step(side: Side, step: Step, trade: TradeRecord): Promise<StepResult> {
+    // A save refused for a moment (a lock held by another process's write) is tried again shortly;
+    // every step is idempotent, so a retry of one that did land changes nothing.
+    let result = await this.stepOnce(side, step, trade);
+    for (const delayMs of policy.trade.stepRetryMs) {
+      if (result.ok || result.code !== RejectCode.TradeUnavailable) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      result = await this.stepOnce(side, step, trade);
+    }
+    return result;
+  }
+
+  private async stepOnce(side: Side, step: Step, trade: TradeRecord): Promise<StepResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const seats = await this.deps.users.where(side.userId);
       if (seats.length === 0) return this.stepHere(side.userId, step, trade);
