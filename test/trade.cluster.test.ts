@@ -302,15 +302,13 @@ if (!RedisServer.available()) {
         const open = await Promise.all(offers);
         const outcomes = open.map(({ to, tradeId }) => {
           const q = players[to];
+          const seq = q.seq + 1;
           const answer = Promise.race([
             // A commit whose settle waits for recovery (a busy store) sends `traded` only then.
             nextMessage<Says["traded"]>(q.room, "traded", 45_000, (t) => t.tradeId === tradeId).then(() => "traded"),
-            nextMessage<Reject>(
-              q.room,
-              "reject",
-              20_000,
-              (r) => r.action === "trade_accept" && r.seq === q.seq + 1,
-            ).then((r) => r.code),
+            nextMessage<Reject>(q.room, "reject", 45_000, (r) => r.action === "trade_accept" && r.seq === seq).then(
+              (r) => r.code,
+            ),
           ]);
           send(q, "trade_accept", { tradeId });
           return answer;
