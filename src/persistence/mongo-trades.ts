@@ -40,8 +40,7 @@ export function tradeCollection(conn: Connection): TradeCollection {
   return {
     insertOne: (doc) => trades().insertOne(doc),
     findOne: (filter) => trades().findOne(filter),
-    findOneAndUpdate: (filter, update) =>
-      trades().findOneAndUpdate(filter, update, { returnDocument: "after" }) as Promise<TradeDoc | null>,
+    findOneAndUpdate: (filter, update) => trades().findOneAndUpdate(filter, update, { returnDocument: "after" }),
     find: (filter, sort) => trades().find(filter).sort(sort).toArray(),
     countDocuments: (filter) => trades().countDocuments(filter),
     deleteOne: (filter) => trades().deleteOne(filter),
