@@ -142,6 +142,11 @@ export interface ClientMessages {
     chat: { seq: number; text: string };
     gather: { seq: number; resource: string };
     travel: { seq: number; portal: string };
+    /** PROTOCOL §5: `to` is a userId or a username; at most 8 entries each way. */
+    trade: { seq: number; to: string; give?: Goods; gold?: number; want?: Goods; wantGold?: number };
+    trade_accept: { seq: number; tradeId: string };
+    trade_decline: { seq: number; tradeId: string };
+    trade_cancel: { seq: number; tradeId: string };
     ping: { t: number };
   };
   dungeon: {
@@ -150,6 +155,21 @@ export interface ClientMessages {
     pickup: { seq: number; loot: string };
     ping: { t: number };
   };
+}
+
+/** Items of a trade: `[{item, qty}]`. */
+export type Goods = Array<{ item: string; qty: number }>;
+
+/** `trade_offer`: an offer addressed to this player (PROTOCOL §5). */
+export interface TradeOffer {
+  tradeId: string;
+  from: string;
+  fromName: string;
+  give: Goods;
+  gold: number;
+  want: Goods;
+  wantGold: number;
+  expiresAt: number;
 }
 
 /** `reject {seq, action, code, message}`: a refused action, to its sender only; nothing changed. */
@@ -175,6 +195,12 @@ export interface ServerMessages {
     chat: { from: string; name: string; text: string; at: number };
     gathered: { resource: string; item: string; qty: number };
     travel: { world: string; reservation: unknown };
+    trade_sent: { tradeId: string; expiresAt: number };
+    trade_offer: TradeOffer;
+    /** Both profiles are saved before it is sent. */
+    traded: { tradeId: string; gave: { items: Goods; gold: number }; got: { items: Goods; gold: number } };
+    /** `failed` is an extension: an accepted trade that could not be completed and was undone. */
+    trade_closed: { tradeId: string; reason: "declined" | "cancelled" | "expired" | "failed" };
   };
   dungeon: CommonServerMessages & {
     welcome: DungeonWelcome;

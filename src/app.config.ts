@@ -19,6 +19,7 @@ import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
 import { Users } from "./cluster/users.js";
+import { Trades } from "./trade/trades.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
 import { StoreHealth } from "./persistence/health.js";
@@ -62,6 +63,21 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
   });
   profiles.on("saved", (_userId: string, latencyMs: number) => metrics.saveDuration.observe(latencyMs / 1000));
   const presence = redis?.presence ?? new LocalPresence();
+  const users = new Users(
+    presence,
+    KINDS.map((kind) => kind.name),
+    log.child({ component: "users" }),
+  );
+  const trades = new Trades({
+    store,
+    profiles,
+    users,
+    events,
+    metrics,
+    log: log.child({ component: "trades" }),
+    self: Trades.identity(cfg.publicAddress, cfg.port),
+    fault: cfg.tradeFault,
+  });
   return {
     config: cfg,
     log,
@@ -74,11 +90,8 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     driver: redis?.driver ?? new LocalDriver(),
     redis,
     sequences: new Sequences(redis),
-    users: new Users(
-      presence,
-      KINDS.map((kind) => kind.name),
-      log.child({ component: "users" }),
-    ),
+    users,
+    trades,
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,
@@ -120,7 +133,9 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       profiles.start();
       events.start();
       storeHealth.start();
+      services.trades.start();
       server.onShutdown(async () => {
+        services.trades.stop();
         profiles.stop();
         events.stop();
         storeHealth.stop();

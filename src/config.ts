@@ -91,6 +91,8 @@ const EnvSchema = z.object({
         ),
       ),
     ),
+  /** Test-only: kill this process with SIGKILL at a step of the trade commit (src/trade/faults.ts). */
+  TRADE_FAULT: z.enum(["offered", "prepared", "committed", "cleanup"]).optional(),
   // One-line values with "\n" escapes (as in a .env file) read as the PEM they spell.
   MATCH_SIGNING_KEY: z
     .string()
@@ -135,6 +137,8 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
   matchSigningKey: string;
+  /** Test-only fault hook: the trade step at which this process kills itself. Refused in production. */
+  tradeFault: "offered" | "prepared" | "committed" | "cleanup" | undefined;
 }>;
 
 /** A configuration problem that names the variable; start-up prints its message and exits. */
@@ -166,6 +170,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.DATABASE_URL && e.MONGO_URL) {
     throw new ConfigError("Invalid configuration: set DATABASE_URL (PostgreSQL) or MONGO_URL (MongoDB), not both");
   }
+  if (production && e.TRADE_FAULT)
+    throw new ConfigError(
+      "Invalid configuration: TRADE_FAULT is a test-only fault hook and is refused when NODE_ENV=production",
+    );
   if (production) {
     if (!e.JWT_SECRET) throw new ConfigError("Invalid configuration: JWT_SECRET is required when NODE_ENV=production");
     if (!e.ADMIN_USER) {
@@ -207,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    tradeFault: e.TRADE_FAULT,
     matchSigningKey:
       e.MATCH_SIGNING_KEY ??
       localSecret(dataDir, "match-signing-key.pem", () =>

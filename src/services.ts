@@ -14,6 +14,7 @@ import type { Spill } from "./persistence/spill.js";
 import type { ProfileCache } from "./persistence/profiles.js";
 import type { Store } from "./persistence/store.js";
 import type { Metrics } from "./telemetry/metrics.js";
+import type { Trades } from "./trade/trades.js";
 import type { SecuritySignals } from "./telemetry/security.js";
 
 /** The outside world as rooms and routes see it; built once in app.config.ts. */
@@ -39,5 +40,7 @@ export interface Services {
   matchSigner: MatchSigner;
   content: Content;
   metrics: Metrics;
+  /** Trade between players: offers and their two-phase commit (src/trade/). */
+  trades: Trades;
   security: SecuritySignals;
 }

@@ -152,6 +152,10 @@ describe("client kit: types", () => {
         chat: fields<W["chat"]>({ seq: true, text: true }),
         gather: fields<W["gather"]>({ seq: true, resource: true }),
         travel: fields<W["travel"]>({ seq: true, portal: true }),
+        trade: fields<W["trade"]>({ seq: true, to: true, give: true, gold: true, want: true, wantGold: true }),
+        trade_accept: fields<W["trade_accept"]>({ seq: true, tradeId: true }),
+        trade_decline: fields<W["trade_decline"]>({ seq: true, tradeId: true }),
+        trade_cancel: fields<W["trade_cancel"]>({ seq: true, tradeId: true }),
       },
       dungeon: {
         move: fields<D["move"]>({ seq: true, x: true, y: true }),
@@ -160,7 +164,17 @@ describe("client kit: types", () => {
       },
     };
     const kitTypes = {
-      world: fields<W>({ move: true, chat: true, gather: true, travel: true, ping: true }),
+      world: fields<W>({
+        move: true,
+        chat: true,
+        gather: true,
+        travel: true,
+        trade: true,
+        trade_accept: true,
+        trade_decline: true,
+        trade_cancel: true,
+        ping: true,
+      }),
       dungeon: fields<D>({ move: true, attack: true, pickup: true, ping: true }),
     };
     for (const kind of [worldKind, dungeonKind]) {

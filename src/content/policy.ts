@@ -72,6 +72,24 @@ export const policy = {
     reservationMs: 15_000,
   },
 
+  /** Trade between players (PROTOCOL §5, src/trade/). */
+  trade: {
+    /** How long an offer stays open. */
+    offerMs: 60_000,
+    /** Open offers one sender may hold at once. */
+    maxOpen: 3,
+    /** Entries of `give` and of `want`. */
+    maxEntries: 8,
+    /** How long the process that accepted a trade owns its commit before recovery elsewhere may take it over. */
+    leaseMs: 15_000,
+    /** How often every process looks for trades whose coordinator went quiet. */
+    recoverEveryMs: 3_000,
+    /** How long a step waits for the room that holds a player's profile. */
+    stepTimeoutMs: 5_000,
+    /** Pauses before a step whose save failed is tried again (then recovery takes over). */
+    stepRetryMs: [250, 500, 1000],
+  },
+
   /** Per-session limits by rate class (a message table names the class of each message). */
   rates: {
     move: { perSecond: 20, burst: 30 },
@@ -80,6 +98,8 @@ export const policy = {
     travel: { perSecond: 1, burst: 3 },
     attack: { perSecond: 10, burst: 15 },
     pickup: { perSecond: 10, burst: 15 },
+    /** trade, trade_accept, trade_decline, trade_cancel. */
+    trade: { perSecond: 2, burst: 20 },
     ping: { perSecond: 5, burst: 10 },
     /** Match messages: ready, turn, forfeit, chain. */
     match: { perSecond: 5, burst: 10 },

@@ -2,6 +2,7 @@
  * The player as the game knows it: account, profile and inventory. Rules and persistence both
  * import these; neither owns them.
  */
+import type { Escrow } from "./trade.js";
 
 export interface Account {
   userId: string;
@@ -40,6 +41,11 @@ export interface Profile {
   arrivedAt?: number;
   /** Elo rating from turn-based matches (PROTOCOL §4). */
   rating: number;
+  /**
+   * What this player has put aside for trades being committed (PROTOCOL §5, src/trade/). Absent
+   * in profiles saved before trade existed and whenever nothing is in escrow.
+   */
+  escrow?: Escrow[];
   /**
    * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
    * holding a stale copy (say, a room that lost track of a player who already moved on) fails

@@ -16,6 +16,7 @@ import type { Verdict } from "../domain/result.js";
 import type { Store } from "../persistence/store.js";
 import type { JoinErrorCode } from "../protocol/codes.js";
 import type { Rng } from "../domain/rng.js";
+import type { TradeCommand } from "../domain/trade.js";
 
 /** What a simulation sees of the world outside it. */
 export interface Ctx {
@@ -84,6 +85,8 @@ export interface Outbox {
   save(write: (store: Store, roomId: string) => Promise<unknown>): void;
   /** Signs `data` (UTF-8) with the server's key: Ed25519, base64url; the same in every process. */
   sign(data: string): string;
+  /** Hands a player's trade message to the trade service (src/trade/); its answer or refusal goes to the player. */
+  trade(sessionId: string, command: TradeCommand): void;
 }
 
 /** A hand-over to another room of the same kind, started by an accepted command. */

@@ -15,6 +15,7 @@ import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
 import { isAdmin, requireAdmin } from "./admin.js";
 import { matchRoutes } from "./matches.js";
+import { tradeRoutes } from "./trades.js";
 import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
@@ -137,6 +138,7 @@ export function gameRoutes(services: Services): Router {
   );
 
   router.use(matchRoutes(services, requireUser, requireAdmin(services)));
+  router.use(tradeRoutes(services, requireUser));
 
   // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
   const catalog = new Map(

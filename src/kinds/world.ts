@@ -18,12 +18,17 @@ import {
   type WorldSim,
 } from "../rules/world.js";
 import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
-import { Chat, Gather, Move, Travel, WorldJoinOptions } from "../validators/messages.js";
+import { Chat, Gather, Move, TradeAnswer, TradeOffer, Travel, WorldJoinOptions } from "../validators/messages.js";
+import type { TradeCommand } from "../domain/trade.js";
+
+/** Trade messages pass the world's simulation untouched and go to the trade service (src/trade/). */
+type Command = WorldCommand | { type: "trade_request"; request: TradeCommand };
+type Event = WorldEvent | { type: "trade_request"; sessionId: string; request: TradeCommand };
 
 const joinOptions = (content: Content) =>
   WorldJoinOptions.refine((o) => content.worlds.has(o.world), { message: "is not a known world", path: ["world"] });
 
-export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState, WorldJoin, WorldJoinOptions> = {
+export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin, WorldJoinOptions> = {
   name: "world",
   joinOptions,
   filterBy: ["world"],
@@ -48,7 +53,13 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
     removeWalker(sim, actor.sessionId);
     return [];
   },
-  apply: (sim, actor, command, ctx) => applyWorld(sim, actor.sessionId, command, ctx),
+  apply: (sim, actor, command, ctx) =>
+    command.type === "trade_request"
+      ? {
+          verdict: { ok: true },
+          events: [{ type: "trade_request", sessionId: actor.sessionId, request: command.request }],
+        }
+      : applyWorld(sim, actor.sessionId, command, ctx),
   step: (sim, ctx) => {
     stepWorld(sim, ctx);
     return [];
@@ -69,6 +80,19 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
     chat: message(Chat, "chat", ({ text }) => ({ type: "chat", text })),
     gather: message(Gather, "gather", ({ resource }) => ({ type: "gather", resource })),
     travel: message(Travel, "travel", ({ portal }) => ({ type: "travel", portal })),
+    trade: message(TradeOffer, "trade", (offer) => ({ type: "trade_request", request: { type: "trade", ...offer } })),
+    trade_accept: message(TradeAnswer, "trade", ({ seq, tradeId }) => ({
+      type: "trade_request",
+      request: { type: "trade_accept", seq, tradeId },
+    })),
+    trade_decline: message(TradeAnswer, "trade", ({ seq, tradeId }) => ({
+      type: "trade_request",
+      request: { type: "trade_decline", seq, tradeId },
+    })),
+    trade_cancel: message(TradeAnswer, "trade", ({ seq, tradeId }) => ({
+      type: "trade_request",
+      request: { type: "trade_cancel", seq, tradeId },
+    })),
   },
 
   state: {
@@ -135,6 +159,9 @@ export const worldKind: RoomKind<WorldSim, WorldCommand, WorldEvent, WorldState,
         out.record(type, data);
         break;
       }
+      case "trade_request":
+        out.trade(event.sessionId, event.request);
+        break;
       case "departed":
         out.depart(event.sessionId, {
           options: { world: event.to, device: event.device },

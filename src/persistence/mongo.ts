@@ -17,6 +17,7 @@ import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
 import { START_RATING } from "../domain/profile.js";
 import { MongoMatches } from "./mongo-matches.js";
+import { MongoTrades, TRADE_INDEXES, tradeCollection } from "./mongo-trades.js";
 import {
   StaleProfileError,
   StoreUnavailableError,
@@ -153,6 +154,7 @@ export interface MongoOptions {
 }
 
 export class MongoStore implements Store {
+  readonly trades: MongoTrades;
   readonly kind = "mongodb";
   private readonly accounts: Model<AccountDoc>;
   private readonly profiles: Model<ProfileDoc>;
@@ -167,6 +169,7 @@ export class MongoStore implements Store {
     this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
     this.matches = new MongoMatches(conn);
+    this.trades = new MongoTrades(tradeCollection(conn));
   }
 
   /** Connects (failing after `serverSelectionTimeoutMS`) and makes sure the indexes exist. */
@@ -189,6 +192,7 @@ export class MongoStore implements Store {
       store.profiles.syncIndexes(),
       store.events.syncIndexes(),
       store.matches.syncIndexes(),
+      ...TRADE_INDEXES.map((index) => conn.collection("trades").createIndex(index)),
     ]);
     return store;
   }

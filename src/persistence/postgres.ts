@@ -14,6 +14,8 @@
  * `postgres://host/db?options=-c%20search_path%3Dmyschema` (the schema must exist).
  */
 import { backoffMs } from "./backoff.js";
+import { PostgresTrades, TRADE_MIGRATION } from "./postgres-trades.js";
+import type { TradeStore } from "./trades.js";
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
@@ -98,6 +100,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The live chain has one transaction per index; rolled-back ones are kept beside it.
       CREATE UNIQUE INDEX match_txs_live ON match_txs (match_id, idx) WHERE rolled_back_at IS NULL;`,
   },
+  { version: 4, name: "trades", sql: TRADE_MIGRATION },
 ];
 
 export interface PostgresOptions {
@@ -213,6 +216,7 @@ interface EventRow {
 }
 
 export class PostgresStore implements Store {
+  readonly trades: TradeStore = new PostgresTrades(this);
   readonly kind = "postgres";
 
   private constructor(

@@ -197,12 +197,18 @@ export class ProfileCache extends EventEmitter {
     );
   }
 
-  /** Writes one profile if dirty, after any write already in progress. */
-  async flush(userId: string): Promise<void> {
+  /**
+   * Writes one profile if dirty, after any write already in progress. Resolves true when what the
+   * profile held at the call is in the store (written now, or already), false when the write
+   * failed or the copy was outdated and dropped.
+   */
+  async flush(userId: string): Promise<boolean> {
     const entry = this.entries.get(userId);
-    if (!entry) return;
+    if (!entry) return false;
     while (entry.writing) await entry.writing;
-    if (!entry.dirty && !entry.opId) return;
+    if (this.entries.get(userId) !== entry) return false;
+    if (!entry.dirty && !entry.opId) return true;
+    let written = false;
     entry.dirty = false;
     entry.opId ??= randomUUID();
     const opId = entry.opId;
@@ -211,6 +217,7 @@ export class ProfileCache extends EventEmitter {
     entry.writing = this.store
       .saveProfile(snapshot, opId)
       .then((saved) => {
+        written = true;
         entry.profile.version = saved.version;
         if (entry.opId === opId) entry.opId = null;
         this.stats.saves++;
@@ -255,5 +262,6 @@ export class ProfileCache extends EventEmitter {
         entry.writing = null;
       });
     await entry.writing;
+    return written;
   }
 }

@@ -24,6 +24,7 @@ import {
   type Tx,
 } from "./store.js";
 import type { Op, Outcome, Response, WireError, WorkerInit } from "./sqlite.worker.js";
+import type { TradeMove, TradeRecord, TradeStore } from "./trades.js";
 
 export interface SqliteOptions {
   /** How long one statement waits for another connection's lock before failing (ms). It waits in
@@ -59,7 +60,7 @@ interface QueuedSave {
   reject: (err: Error) => void;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, TradeStore {
   readonly kind = "sqlite";
   private worker: Worker | null = null;
   private nextId = 1;
@@ -203,6 +204,34 @@ export class SqliteStore implements Store {
 
   matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
     return this.call("matchesOf", userId, limit);
+  }
+
+  get trades(): TradeStore {
+    return this;
+  }
+
+  createOffer(record: TradeRecord, maxOpen: number): Promise<boolean> {
+    return this.call("trade.createOffer", record, maxOpen);
+  }
+
+  loadTrade(tradeId: string): Promise<TradeRecord | null> {
+    return this.call("trade.loadTrade", tradeId);
+  }
+
+  moveTrade(tradeId: string, move: TradeMove): Promise<TradeRecord | null> {
+    return this.call("trade.moveTrade", tradeId, move);
+  }
+
+  openTrades(userId: string, now: number): Promise<TradeRecord[]> {
+    return this.call("trade.openTrades", userId, now);
+  }
+
+  expiredOffers(now: number): Promise<TradeRecord[]> {
+    return this.call("trade.expiredOffers", now);
+  }
+
+  unfinishedTrades(now: number, coordinator: string): Promise<TradeRecord[]> {
+    return this.call("trade.unfinishedTrades", now, coordinator);
   }
 
   async close(): Promise<void> {

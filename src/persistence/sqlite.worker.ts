@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
 import * as matches from "./sqlite-matches.js";
+import * as trades from "./sqlite-trades.js";
 
 export interface WorkerInit {
   file: string;
@@ -34,6 +35,7 @@ export type Op =
   | "rollbackMatchTxs"
   | "loadMatch"
   | "matchesOf"
+  | `trade.${keyof typeof tradeOps}`
   | "close";
 
 export interface Request {
@@ -85,6 +87,7 @@ const MIGRATIONS = [
   // One row that the health probe rewrites: proof that the store takes writes right now.
   `CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
   matches.MATCH_MIGRATION,
+  trades.TRADE_MIGRATION,
 ];
 
 interface AccountRow {
@@ -353,6 +356,8 @@ class Connection {
           return { ok: true, value: matches.matchesOf(this.conn, args[0], args[1]) };
         case "close":
           return { ok: true, value: this.close() };
+        default:
+          return { ok: true, value: tradeOps[req.op.slice("trade.".length) as keyof typeof tradeOps](this.conn, args) };
       }
     } catch (err) {
       this.reopenAfter(err);
@@ -386,6 +391,29 @@ function transaction(db: DatabaseSync, work: () => void): void {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw err;
   }
+}
+
+/**
+ * Trade requests (`trade.<name>`); each write is one transaction, so a read and its conditional
+ * write never interleave with another writer.
+ */
+const tradeOps = {
+  createOffer: (db: DatabaseSync, [record, maxOpen]: never[]) =>
+    inTransaction(db, () => trades.createOffer(db, record, maxOpen)),
+  loadTrade: (db: DatabaseSync, [tradeId]: never[]) => trades.loadTrade(db, tradeId),
+  moveTrade: (db: DatabaseSync, [tradeId, move]: never[]) =>
+    inTransaction(db, () => trades.moveTrade(db, tradeId, move)),
+  openTrades: (db: DatabaseSync, [userId, now]: never[]) => trades.openTrades(db, userId, now),
+  expiredOffers: (db: DatabaseSync, [now]: never[]) => trades.expiredOffers(db, now),
+  unfinishedTrades: (db: DatabaseSync, [now, coordinator]: never[]) => trades.unfinishedTrades(db, now, coordinator),
+};
+
+function inTransaction<T>(db: DatabaseSync, work: () => T): T {
+  let out!: T;
+  transaction(db, () => {
+    out = work();
+  });
+  return out;
 }
 
 if (parentPort) {

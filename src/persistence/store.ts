@@ -6,6 +6,7 @@
 export type { Account, NewAccount, InventoryEntry, Location, Profile } from "../domain/profile.js";
 import type { Account, NewAccount, Profile } from "../domain/profile.js";
 import type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
+import type { TradeStore } from "./trades.js";
 export type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
 
 export class UsernameTakenError extends Error {
@@ -79,6 +80,8 @@ export interface Store {
   loadMatch(matchId: string): Promise<StoredMatch | null>;
   /** The matches `userId` played in, newest first (by start), at most `limit`. */
   matchesOf(userId: string, limit: number): Promise<MatchSummary[]>;
+  /** Trade records (PROTOCOL §5, src/persistence/trades.ts); null where the adapter has none yet. */
+  readonly trades: TradeStore | null;
   /** Resolves when the store answers; rejects when it is down. */
   ping(): Promise<void>;
   /**

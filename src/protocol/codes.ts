@@ -33,6 +33,13 @@ export const RejectCode = {
   TurnInvalid: "turn/invalid",
   MatchNotPlaying: "match/not_playing",
   MatchSpectator: "match/spectator",
+  TradeOffline: "trade/offline",
+  TradeSelf: "trade/self",
+  TradeNotFound: "trade/not_found",
+  TradeInsufficient: "trade/insufficient",
+  TradeTooMany: "trade/too_many",
+  /** Extension: the store failed during the commit; nothing moved, or what moved is being undone. */
+  TradeUnavailable: "trade/unavailable",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 

@@ -34,6 +34,8 @@ import { backoffMs } from "../persistence/backoff.js";
 import { StoreUnavailableError } from "../persistence/store.js";
 import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
+import type { TradeRecord } from "../domain/trade.js";
+import type { Step, StepResult } from "../trade/trades.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
@@ -459,6 +461,16 @@ export class KindRoom extends Room<{ state: Schema }> {
   }
 
   /**
+   * Runs a trade step on the profile of `userId` if it sits here (src/trade/trades.ts); "absent"
+   * when it does not. Called across processes by the process that drives the trade.
+   */
+  async tradeStep(userId: string, step: Step, trade: TradeRecord): Promise<StepResult | "absent"> {
+    const run = this.run();
+    if (!run.seats.byUser(userId)) return "absent";
+    return run.services.trades.applyStep(userId, step, trade);
+  }
+
+  /**
    * Applies an operator's command (`RoomKind.operate`) and reacts to it; called across processes
    * by admin routes. Answers the verdict.
    */
@@ -641,6 +653,15 @@ export class KindRoom extends Room<{ state: Schema }> {
       void this.setPrivate(true);
     },
     sign: (data) => this.run().services.matchSigner.sign(data),
+    trade: (sessionId, command) => {
+      const { seats, services } = this.run();
+      const seat = seats.get(sessionId);
+      if (!seat) return;
+      void services.trades.handle(seat, seat.profile, command).then((answer) => {
+        if (!answer.ok) this.refuse(seat, command.type, command.seq, answer);
+        else if (answer.reply) seat.client.send(answer.reply.type, answer.reply.message);
+      });
+    },
     save: (write) => {
       const { services, log } = this.run();
       this.writes = this.writes.then(() => this.retried(() => write(services.store, this.roomId), log));

@@ -53,6 +53,12 @@ export class Metrics {
     labelNames: ["room", "type"],
     registers: [this.registry],
   });
+  readonly trades = new Counter({
+    name: "realmgate_trades_total",
+    help: "Trades by outcome: traded, declined, cancelled, expired, insufficient, unavailable",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
   readonly rejects = new Counter({
     name: "realmgate_rejects_total",
     help: "Actions refused, by reject code",

@@ -16,6 +16,19 @@ export const Chat = z.object({ seq, text: z.string().max(2000) });
 export const Gather = z.object({ seq, resource: id });
 export const Travel = z.object({ seq, portal: id });
 
+/** PROTOCOL §5: `to` is a userId or a username; at most 8 entries each way; whole, non-negative gold. */
+const goods = z.array(z.object({ item: id, qty: z.number().int().min(1).max(1_000_000) })).max(8);
+const gold = z.number().int().min(0).max(1_000_000_000);
+export const TradeOffer = z.object({
+  seq,
+  to: id,
+  give: goods.default([]),
+  gold: gold.default(0),
+  want: goods.default([]),
+  wantGold: gold.default(0),
+});
+export const TradeAnswer = z.object({ seq, tradeId: id });
+
 export const Attack = z.object({ seq, target: id, ability: id.default("strike") });
 export const Pickup = z.object({ seq, loot: id });
 
