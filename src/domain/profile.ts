@@ -3,6 +3,8 @@
  * import these; neither owns them.
  */
 
+import type { Stats, Unlocked } from "./social.js";
+
 export interface Account {
   userId: string;
   /** Absent for guests. Unique, compared case-insensitively. */
@@ -40,6 +42,12 @@ export interface Profile {
   arrivedAt?: number;
   /** Elo rating from turn-based matches (PROTOCOL §4). */
   rating: number;
+  /** Counters of play (PROTOCOL §7); absent on profiles saved before they existed. */
+  stats?: Stats;
+  /** Unlocked achievements, oldest first; an id appears once. */
+  achievements?: Unlocked[];
+  /** Best dungeon clears: dungeon id → ms from `active` to `cleared` (the `crypt-fastest` board). */
+  bests?: Record<string, number>;
   /**
    * Optimistic-concurrency counter: a save must carry the version it read, and bumps it. A writer
    * holding a stale copy (say, a room that lost track of a player who already moved on) fails

@@ -84,6 +84,9 @@ const profileSchema = new Schema<ProfileDoc>(
     location: { type: new Schema({ world: String, x: Number, y: Number }, { _id: false }), default: null },
     arrivedAt: Number,
     rating: { type: Number, default: START_RATING },
+    stats: { type: Schema.Types.Mixed, default: undefined },
+    achievements: { type: [{ _id: false, id: String, at: Number }], default: undefined },
+    bests: { type: Schema.Types.Mixed, default: undefined },
     version: { type: Number, required: true },
     lastOp: String,
     updatedAt: Date,
@@ -278,6 +281,9 @@ export class MongoStore implements Store {
         location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
         ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
         rating: rest.rating ?? START_RATING,
+        ...(rest.stats ? { stats: rest.stats } : {}),
+        ...(rest.achievements ? { achievements: rest.achievements.map(({ id, at }) => ({ id, at })) } : {}),
+        ...(rest.bests ? { bests: rest.bests } : {}),
         version: rest.version,
       };
     });

@@ -36,6 +36,7 @@ import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
 import { Pipeline } from "./pipeline.js";
+import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { RoomTelemetry } from "./telemetry.js";
 
@@ -327,6 +328,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       tickRate: run.kind.tickRate(policy),
       ...run.kind.welcome(run.sim, actor, ctx),
     });
+    this.progress("joined", { sessionId: seat.sessionId });
   }
 
   override onDrop(client: Client): void {
@@ -564,6 +566,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     run.services.profiles.touch(seat.userId);
   }
 
+  /** Stats and achievements from a game event, for the seats it concerns (src/rooms/progress.ts). */
+  private progress(type: string, data: Record<string, unknown>): void {
+    const { kind, label, services, seats } = this.run();
+    feedProgress({ kind: kind.name, label, services, seats: seats.values() }, type, data, this.now());
+  }
+
   private logReplay(op: string, data: object): void {
     this.run().services.events.record(replayStream(this.roomId), op, data as Record<string, unknown>);
   }
@@ -607,7 +615,10 @@ export class KindRoom extends Room<{ state: Schema }> {
   private readonly outbox: Outbox = {
     broadcast: (type, message) => this.broadcast(type, message),
     send: (sessionId, type, message) => this.run().seats.get(sessionId)?.client.send(type, message),
-    record: (type, data) => this.run().services.events.record(this.roomId, type, data),
+    record: (type, data) => {
+      this.run().services.events.record(this.roomId, type, data);
+      this.progress(type, data);
+    },
     profile: (sessionId, change, options) => {
       const { seats, services } = this.run();
       const seat = seats.get(sessionId);
