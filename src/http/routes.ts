@@ -16,6 +16,7 @@ import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
 import { isAdmin, requireAdmin } from "./admin.js";
 import { matchRoutes } from "./matches.js";
+import { socialRoutes } from "./social.js";
 import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
@@ -139,6 +140,7 @@ export function gameRoutes(services: Services): Router {
   );
 
   router.use(matchRoutes(services, requireUser, requireAdmin(services)));
+  router.use(socialRoutes(services, requireUser));
 
   // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
   const catalog = new Map(

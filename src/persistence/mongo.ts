@@ -12,6 +12,8 @@
  * unavailable, instead of queueing without end (the driver's default), so that saves back off,
  * `/health` answers, and memory stays bounded. Nothing here ever blocks the event loop.
  */
+import { boardIndexes, MongoSocial } from "./mongo-social.js";
+import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
 import { hostname } from "node:os";
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
@@ -94,6 +96,8 @@ const profileSchema = new Schema<ProfileDoc>(
   { versionKey: false },
 );
 
+boardIndexes(profileSchema);
+
 const eventSchema = new Schema<EventDoc>(
   {
     roomId: { type: String, required: true },
@@ -161,6 +165,7 @@ export class MongoStore implements Store {
   private readonly profiles: Model<ProfileDoc>;
   private readonly events: Model<EventDoc>;
   private readonly matches: MongoMatches;
+  private readonly social: MongoSocial;
 
   private constructor(
     private readonly conn: Connection,
@@ -170,6 +175,7 @@ export class MongoStore implements Store {
     this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
     this.matches = new MongoMatches(conn);
+    this.social = new MongoSocial(conn, this.profiles as never, this.accounts as never);
   }
 
   /** Connects (failing after `serverSelectionTimeoutMS`) and makes sure the indexes exist. */
@@ -192,8 +198,28 @@ export class MongoStore implements Store {
       store.profiles.syncIndexes(),
       store.events.syncIndexes(),
       store.matches.syncIndexes(),
+      store.social.syncIndexes(),
     ]);
     return store;
+  }
+
+  requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
+    return guard(() => this.social.requestFriend(userId, otherId, max));
+  }
+  acceptFriend(userId: string, otherId: string, max: number): Promise<FriendAcceptOutcome> {
+    return guard(() => this.social.acceptFriend(userId, otherId, max));
+  }
+  removeFriend(userId: string, otherId: string): Promise<boolean> {
+    return guard(() => this.social.removeFriend(userId, otherId));
+  }
+  friendsOf(userId: string): Promise<FriendLink[]> {
+    return guard(() => this.social.friendsOf(userId));
+  }
+  leaderboard(board: BoardId, limit: number, offset: number): Promise<RankedEntry[]> {
+    return guard(() => this.social.leaderboard(board, limit, offset));
+  }
+  rankOf(board: BoardId, userId: string): Promise<{ rank: number; score: number } | null> {
+    return guard(() => this.social.rankOf(board, userId));
   }
 
   async saveMatch(record: MatchRecord): Promise<void> {

@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
 import * as matches from "./sqlite-matches.js";
+import { SOCIAL_MIGRATION, SOCIAL_OPS, type SocialOp } from "./sqlite-social.js";
 
 export interface WorkerInit {
   file: string;
@@ -34,6 +35,7 @@ export type Op =
   | "rollbackMatchTxs"
   | "loadMatch"
   | "matchesOf"
+  | SocialOp
   | "close";
 
 export interface Request {
@@ -85,6 +87,7 @@ const MIGRATIONS = [
   // One row that the health probe rewrites: proof that the store takes writes right now.
   `CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
   matches.MATCH_MIGRATION,
+  SOCIAL_MIGRATION,
 ];
 
 interface AccountRow {
@@ -353,6 +356,10 @@ class Connection {
           return { ok: true, value: matches.matchesOf(this.conn, args[0], args[1]) };
         case "close":
           return { ok: true, value: this.close() };
+        default: {
+          const op = SOCIAL_OPS[req.op] as (db: DatabaseSync, ...rest: never[]) => unknown;
+          return { ok: true, value: op(this.conn, ...args) };
+        }
       }
     } catch (err) {
       this.reopenAfter(err);

@@ -33,6 +33,7 @@ export const RejectCode = {
   TurnInvalid: "turn/invalid",
   MatchNotPlaying: "match/not_playing",
   MatchSpectator: "match/spectator",
+  WhisperOffline: "whisper/offline",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -50,6 +51,11 @@ export const HttpErrorCode = {
   MatchNotFound: "match/not_found",
   MatchNotPlaying: "match/not_playing",
   DependencyDown: "dependency/down",
+  FriendsNotFound: "friends/not_found",
+  FriendsSelf: "friends/self",
+  FriendsAlready: "friends/already",
+  FriendsLimit: "friends/limit",
+  LeaderboardNotFound: "leaderboard/not_found",
   Internal: "server/internal",
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];

@@ -38,6 +38,9 @@ import { Interest } from "./Interest.js";
 import { Pipeline } from "./pipeline.js";
 import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
+import { whisper } from "./whisper.js";
+import { Whisper } from "../validators/social.js";
+import { deliveryKey, DELIVERY_TTL_SEC } from "../cluster/users.js";
 import { RoomTelemetry } from "./telemetry.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
@@ -447,11 +450,25 @@ export class KindRoom extends Room<{ state: Schema }> {
 
   /**
    * Sends the room message `type` to `userId`'s connected session here; false when it has none
-   * (no seat, or a seat waiting for its reconnection). Called across processes (`Users.deliver`).
+   * (no seat, or a seat waiting for its reconnection), or when `once` names a delivery that
+   * another room claimed first. Called across processes (`Users.deliver`).
    */
-  deliverToUser(userId: string, type: string, message: object): boolean {
-    const seat = this.run().seats.byUser(userId);
-    if (!seat || seat.ended || seat.departing || seat.reconnection) return false;
+  async deliverToUser(userId: string, type: string, message: object, once?: string): Promise<boolean> {
+    const connected = () => {
+      const seat = this.run().seats.byUser(userId);
+      return seat && !seat.ended && !seat.departing && !seat.reconnection ? seat : undefined;
+    };
+    if (!connected()) return false;
+    if (once) {
+      const claims = await this.presence.incr(deliveryKey(once));
+      void this.presence.expire(deliveryKey(once), DELIVERY_TTL_SEC);
+      if (claims !== 1) return false;
+    }
+    const seat = connected();
+    if (!seat) {
+      if (once) await this.presence.decr(deliveryKey(once)); // gone meanwhile: another seat may take it
+      return false;
+    }
     seat.client.send(type, message);
     return true;
   }
@@ -524,6 +541,18 @@ export class KindRoom extends Room<{ state: Schema }> {
       run.pipeline.run(seat, "ping", payload, { schema: Ping, rate: "ping" }, ({ t }) => {
         client.send("pong", { t, serverTime: this.now() });
       });
+    });
+    // A whisper is no part of any simulation: every kind takes it here, through the same pipeline.
+    const whispers = run.telemetry.message("whisper");
+    this.onMessage("whisper", (client: Client, payload: unknown) => {
+      whispers.inc();
+      const seat = this.activeSeat(client);
+      if (!seat) return;
+      run.pipeline.run(seat, "whisper", payload, { schema: Whisper, rate: "chat" }, (message) =>
+        whisper(run.services, seat, message, this.now(), (refusal) =>
+          this.refuse(seat, "whisper", message.seq, refusal),
+        ),
+      );
     });
     // Unknown message types are malformed input too (counted under one label: clients choose the names).
     const unknown = run.telemetry.message("unknown");
