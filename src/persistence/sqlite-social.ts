@@ -89,8 +89,13 @@ export function leaderboard(db: DatabaseSync, board: BoardId, limit: number, off
   const { expr, order } = SCORE[board];
   const rows = db
     .prepare(
-      `SELECT user_id AS userId, json_extract(doc, '$.name') AS name, ${expr} AS score FROM profiles
-       WHERE ${expr} IS NOT NULL ORDER BY ${expr} ${order}, user_id LIMIT ? OFFSET ?`,
+      // The page is found in the index alone, however deep the offset; only its rows are read
+      // from the table, for their names.
+      `WITH page AS (
+         SELECT user_id, ${expr} AS score FROM profiles
+         WHERE ${expr} IS NOT NULL ORDER BY ${expr} ${order}, user_id LIMIT ? OFFSET ?)
+       SELECT page.user_id AS userId, json_extract(p.doc, '$.name') AS name, page.score AS score
+       FROM page JOIN profiles p ON p.user_id = page.user_id ORDER BY page.score ${order}, page.user_id`,
     )
     .all(limit, offset) as Array<{ userId: string; name: string; score: number }>;
   if (rows.length === 0) return [];
