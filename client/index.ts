@@ -52,6 +52,8 @@ export function wrap<K extends Kind>(room: Room, welcome: Promise<unknown>): Pro
     return seq;
   };
   const on: Joined<K>["on"] = (type, handler) => room.onMessage(type as string, handler);
+  // Sent unasked in any room (PROTOCOL §7); a client that cares listens with `on` as well.
+  for (const type of ["achievement", "whisper"]) room.onMessage(type, () => undefined);
   return welcome.then(async (w) => {
     await ownBody(room);
     return { room: typed, welcome: w as Joined<K>["welcome"], send, on };

@@ -148,12 +148,14 @@ export interface ClientMessages {
     trade_decline: { seq: number; tradeId: string };
     trade_cancel: { seq: number; tradeId: string };
     ping: { t: number };
+    whisper: { seq: number; to: string; text: string };
   };
   dungeon: {
     move: { seq: number; x: number; y: number };
     attack: { seq: number; target: string; ability?: string };
     pickup: { seq: number; loot: string };
     ping: { t: number };
+    whisper: { seq: number; to: string; text: string };
   };
 }
 
@@ -186,6 +188,10 @@ export interface Reject {
 interface CommonServerMessages {
   reject: Reject;
   pong: { t: number; serverTime: number };
+  /** A whisper to this player from anywhere in the cluster (PROTOCOL §7). */
+  whisper: { from: string; name: string; text: string; at: number };
+  /** An achievement unlocked now; sent once (PROTOCOL §7). */
+  achievement: { id: string; name: string };
 }
 
 /** Server → client, by room kind. */

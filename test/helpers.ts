@@ -176,7 +176,18 @@ export class Bot<S = WorldState> {
     readonly user: { token: string; userId: string; name: string },
   ) {
     // Messages a test does not wait for are fine to drop (the SDK warns about unhandled types).
-    for (const type of ["reject", "chat", "pong", "gathered", "combat", "picked", "phase", "cleared", "failed"])
+    for (const type of [
+      "reject",
+      "chat",
+      "pong",
+      "gathered",
+      "combat",
+      "picked",
+      "phase",
+      "cleared",
+      "failed",
+      "achievement",
+    ])
       room.onMessage(type, () => undefined);
   }
 

@@ -73,6 +73,16 @@ describe("HTTP: auth, profile, content, health", () => {
         inventory: [],
         location: { world: "meadow", x: 1000, y: 1000 },
         rating: 1200,
+        achievements: [],
+        stats: {
+          kills: 0,
+          deaths: 0,
+          gathered: 0,
+          trades: 0,
+          matchesPlayed: 0,
+          matchesWon: 0,
+          dungeonsCleared: 0,
+        },
         hp: undefined,
       },
     );

@@ -74,10 +74,10 @@ if (unreachable) {
     it("adds a new migration to a schema that has the earlier ones", async () => {
       const s = await schema();
       await (await PostgresStore.connect(s.url, { poolSize: 1 })).close();
-      const next = { version: 1001, name: "friends", sql: "CREATE TABLE friends (a text, b text)" };
+      const next = { version: 1001, name: "a later feature", sql: "CREATE TABLE later_feature (a text, b text)" };
       const store = await PostgresStore.connect(s.url, { poolSize: 1, migrations: [...MIGRATIONS, next] });
       assert.deepEqual(await store.migrate([...MIGRATIONS, next]), []);
-      assert.equal((await s.sql("SELECT * FROM friends")).length, 0);
+      assert.equal((await s.sql("SELECT * FROM later_feature")).length, 0);
       await store.close();
     });
 

@@ -12,6 +12,7 @@ import {
   type Store,
   type Tx,
 } from "../src/persistence/store.js";
+import { socialContract } from "./social.contract.js";
 
 export function storeContract(name: string, open: () => Promise<Store>) {
   describe(`store contract: ${name}`, () => {
@@ -25,6 +26,8 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       name: username ?? "Guest",
       passwordHash: username ? "scrypt$1$1$1$c2FsdA==$aGFzaA==" : null,
     });
+
+    socialContract(() => store);
 
     it("creates and finds accounts", async () => {
       const a = await store.createAccount(account("alice"));

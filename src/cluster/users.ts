@@ -4,8 +4,16 @@
  * is reached with `matchMaker.remoteRoomCall`, which travels over presence pub/sub. This is the one
  * door for anything addressed to a user rather than a room: offers, whispers, unlocks, bans.
  */
+import { randomUUID } from "node:crypto";
 import { matchMaker, type Presence } from "@colyseus/core";
 import type { Logger } from "../log.js";
+
+/**
+ * Presence counter of one delivery: the room that takes it first (1) sends it, any later one
+ * (a retry after a seat that answered too late) does not. Expires on its own.
+ */
+export const deliveryKey = (id: string) => `realmgate:delivery:${id}`;
+export const DELIVERY_TTL_SEC = 60;
 
 /** Presence hash of the seats of one room kind: userId → roomId. */
 export const seatKey = (kind: string) => `realmgate:seats:${kind}`;
@@ -35,13 +43,16 @@ export class Users {
 
   /**
    * Sends the room message `type` to the user's connected session: to the first of its seats (in
-   * kind order, limited to `kinds` when given) whose room takes it, so at most one session gets
-   * it. False when no seat took it (seated nowhere, or only inside a reconnection window).
+   * kind order, limited to `kinds` when given) whose room takes it. At most one session gets it:
+   * each try carries one delivery id, and a room sends only if it is the first to claim that id in
+   * presence, so a seat that answered too late (and was passed over) cannot send it as well.
+   * False when no seat took it (seated nowhere, or only inside a reconnection window).
    */
   async deliver(userId: string, type: string, message: object, kinds?: readonly string[]): Promise<boolean> {
+    const once = randomUUID();
     for (const seat of await this.where(userId)) {
       if (kinds && !kinds.includes(seat.kind)) continue;
-      if (await this.call(seat, USER_CALLS.deliver, [userId, type, message])) return true;
+      if (await this.call(seat, USER_CALLS.deliver, [userId, type, message, once])) return true;
     }
     return false;
   }

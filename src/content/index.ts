@@ -8,10 +8,11 @@ import * as combat from "./combat.js";
 import type { Ability, CombatStats, EnemyType, LootTable } from "./combat.js";
 import { dungeons as dungeonTemplates, type DungeonTemplate } from "./dungeons.js";
 import { matchModes as matchModeList, type MatchMode } from "./matches.js";
+import { achievements as achievementList, type Achievement } from "./achievements.js";
 import { worlds as worldTemplates, type WorldTemplate } from "./worlds.js";
 import { policy } from "./policy.js";
 
-export type { Ability, CombatStats, EnemyType, LootTable, DungeonTemplate, WorldTemplate, MatchMode };
+export type { Ability, CombatStats, EnemyType, LootTable, DungeonTemplate, WorldTemplate, MatchMode, Achievement };
 
 export interface World {
   template: WorldTemplate;
@@ -34,6 +35,7 @@ export interface Content {
   enemyTypes: ReadonlyMap<string, EnemyType>;
   lootTables: ReadonlyMap<string, LootTable>;
   matchModes: ReadonlyMap<string, MatchMode>;
+  achievements: ReadonlyMap<string, Achievement>;
   /** What GET /api/:kind and /api/:kind/:id serve, by kind. */
   catalog: Readonly<Record<string, ReadonlyArray<{ id: string }>>>;
   /** A hash of the catalogue and the policy: a replay log names the content it was recorded with. */
@@ -116,6 +118,8 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
       throw new Error(`content: match mode "${mode.id}" needs 2 <= minPlayers <= maxPlayers and buildings`);
   }
 
+  const achievements = index("achievement", achievementList);
+
   const catalog = {
     worlds: [...worlds.values()].map((w) => w.template),
     dungeons: [...dungeons.values()].map((d) => d.template),
@@ -124,7 +128,19 @@ export function loadContent(sources: ContentSources | WorldTemplate[] = {}): Con
     "enemy-types": [...enemyTypes.values()],
     "loot-tables": [...lootTables.values()],
     "match-modes": [...matchModes.values()],
+    achievements: [...achievements.values()].map(({ id, name, description }) => ({ id, name, description })),
   };
   const version = createHash("sha256").update(JSON.stringify({ catalog, policy })).digest("hex").slice(0, 16);
-  return { worlds, dungeons, abilities, combatStats, enemyTypes, lootTables, matchModes, catalog, version };
+  return {
+    worlds,
+    dungeons,
+    abilities,
+    combatStats,
+    enemyTypes,
+    lootTables,
+    matchModes,
+    achievements,
+    catalog,
+    version,
+  };
 }

@@ -27,6 +27,9 @@ export const policy = {
 
   chat: { maxChars: 200 },
 
+  /** PROTOCOL §7: friends each player may have; leaderboard page sizes (`limit`, default and most). */
+  social: { maxFriends: 200, boardPage: 50, boardPageMax: 100 },
+
   /** A new profile's hit points, and the most a body has in a world. */
   startingHp: 100,
 

@@ -4,6 +4,8 @@
  */
 import type { Escrow } from "./trade.js";
 
+import type { Stats, Unlocked } from "./social.js";
+
 export interface Account {
   userId: string;
   /** Absent for guests. Unique, compared case-insensitively. */
@@ -41,6 +43,12 @@ export interface Profile {
   arrivedAt?: number;
   /** Elo rating from turn-based matches (PROTOCOL §4). */
   rating: number;
+  /** Counters of play (PROTOCOL §7); absent on profiles saved before they existed. */
+  stats?: Stats;
+  /** Unlocked achievements, oldest first; an id appears once. */
+  achievements?: Unlocked[];
+  /** Best dungeon clears: dungeon id → ms from `active` to `cleared` (the `crypt-fastest` board). */
+  bests?: Record<string, number>;
   /**
    * What this player has put aside for trades being committed (PROTOCOL §5, src/trade/). Absent
    * in profiles saved before trade existed and whenever nothing is in escrow.

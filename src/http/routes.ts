@@ -9,6 +9,7 @@ import { z } from "zod";
 import { Accounts } from "../auth/accounts.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import { newProfile, START_RATING } from "../domain/profile.js";
+import { progressOf } from "../domain/social.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
 import type { Services } from "../services.js";
@@ -16,6 +17,7 @@ import { KINDS } from "../rooms/index.js";
 import { isAdmin, requireAdmin } from "./admin.js";
 import { matchRoutes } from "./matches.js";
 import { tradeRoutes } from "./trades.js";
+import { socialRoutes } from "./social.js";
 import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
@@ -133,12 +135,14 @@ export function gameRoutes(services: Services): Router {
       const { userId, name, level, xp, gold, hp, inventory, rating = START_RATING } = profile;
       // Before the first join a player has no place yet: it will appear at the first world's spawn.
       const location = profile.location ?? { world: firstWorld.id, x: firstWorld.spawn.x, y: firstWorld.spawn.y };
-      res.json({ userId, name, level, xp, gold, hp, inventory, location, rating });
+      const { achievements, stats } = progressOf(profile);
+      res.json({ userId, name, level, xp, gold, hp, inventory, location, rating, achievements, stats });
     }),
   );
 
   router.use(matchRoutes(services, requireUser, requireAdmin(services)));
   router.use(tradeRoutes(services, requireUser));
+  router.use(socialRoutes(services, requireUser));
 
   // Content, read-only: /api/worlds, /api/dungeons, /api/abilities, /api/combat-stats, ...
   const catalog = new Map(

@@ -12,6 +12,8 @@
  * unavailable, instead of queueing without end (the driver's default), so that saves back off,
  * `/health` answers, and memory stays bounded. Nothing here ever blocks the event loop.
  */
+import { boardIndexes, MongoSocial } from "./mongo-social.js";
+import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
 import { hostname } from "node:os";
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
@@ -85,12 +87,17 @@ const profileSchema = new Schema<ProfileDoc>(
     location: { type: new Schema({ world: String, x: Number, y: Number }, { _id: false }), default: null },
     arrivedAt: Number,
     rating: { type: Number, default: START_RATING },
+    stats: { type: Schema.Types.Mixed, default: undefined },
+    achievements: { type: [{ _id: false, id: String, at: Number }], default: undefined },
+    bests: { type: Schema.Types.Mixed, default: undefined },
     version: { type: Number, required: true },
     lastOp: String,
     updatedAt: Date,
   },
   { versionKey: false },
 );
+
+boardIndexes(profileSchema);
 
 const eventSchema = new Schema<EventDoc>(
   {
@@ -160,6 +167,7 @@ export class MongoStore implements Store {
   private readonly profiles: Model<ProfileDoc>;
   private readonly events: Model<EventDoc>;
   private readonly matches: MongoMatches;
+  private readonly social: MongoSocial;
 
   private constructor(
     private readonly conn: Connection,
@@ -170,6 +178,7 @@ export class MongoStore implements Store {
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
     this.matches = new MongoMatches(conn);
     this.trades = new MongoTrades(tradeCollection(conn));
+    this.social = new MongoSocial(conn, this.profiles as never, this.accounts as never);
   }
 
   /** Connects (failing after `serverSelectionTimeoutMS`) and makes sure the indexes exist. */
@@ -193,8 +202,28 @@ export class MongoStore implements Store {
       store.events.syncIndexes(),
       store.matches.syncIndexes(),
       ...TRADE_INDEXES.map((index) => conn.collection("trades").createIndex(index)),
+      store.social.syncIndexes(),
     ]);
     return store;
+  }
+
+  requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
+    return guard(() => this.social.requestFriend(userId, otherId, max));
+  }
+  acceptFriend(userId: string, otherId: string, max: number): Promise<FriendAcceptOutcome> {
+    return guard(() => this.social.acceptFriend(userId, otherId, max));
+  }
+  removeFriend(userId: string, otherId: string): Promise<boolean> {
+    return guard(() => this.social.removeFriend(userId, otherId));
+  }
+  friendsOf(userId: string): Promise<FriendLink[]> {
+    return guard(() => this.social.friendsOf(userId));
+  }
+  leaderboard(board: BoardId, limit: number, offset: number): Promise<RankedEntry[]> {
+    return guard(() => this.social.leaderboard(board, limit, offset));
+  }
+  rankOf(board: BoardId, userId: string): Promise<{ rank: number; score: number } | null> {
+    return guard(() => this.social.rankOf(board, userId));
   }
 
   async saveMatch(record: MatchRecord): Promise<void> {
@@ -282,6 +311,9 @@ export class MongoStore implements Store {
         location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
         ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
         rating: rest.rating ?? START_RATING,
+        ...(rest.stats ? { stats: rest.stats } : {}),
+        ...(rest.achievements ? { achievements: rest.achievements.map(({ id, at }) => ({ id, at })) } : {}),
+        ...(rest.bests ? { bests: rest.bests } : {}),
         version: rest.version,
       };
     });

@@ -19,6 +19,8 @@ import type { TradeStore } from "./trades.js";
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
+import { PgSocial, SOCIAL_MIGRATION } from "./postgres-social.js";
+import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
 import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
 import {
   StaleProfileError,
@@ -101,6 +103,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX match_txs_live ON match_txs (match_id, idx) WHERE rolled_back_at IS NULL;`,
   },
   { version: 4, name: "trades", sql: TRADE_MIGRATION },
+  SOCIAL_MIGRATION,
 ];
 
 export interface PostgresOptions {
@@ -539,6 +542,28 @@ export class PostgresStore implements Store {
       const score = record.players.find((p) => p.userId === userId)?.score ?? 0;
       return { matchId, mode, status, score, rank: rankIn(record, userId), endedAt };
     });
+  }
+  private readonly social = new PgSocial(
+    (sql, params) => this.idempotent(sql, params),
+    (work) => this.transaction(work),
+  );
+  requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
+    return this.social.requestFriend(userId, otherId, max);
+  }
+  acceptFriend(userId: string, otherId: string, max: number): Promise<FriendAcceptOutcome> {
+    return this.social.acceptFriend(userId, otherId, max);
+  }
+  removeFriend(userId: string, otherId: string): Promise<boolean> {
+    return this.social.removeFriend(userId, otherId);
+  }
+  friendsOf(userId: string): Promise<FriendLink[]> {
+    return this.social.friendsOf(userId);
+  }
+  leaderboard(board: BoardId, limit: number, offset: number): Promise<RankedEntry[]> {
+    return this.social.leaderboard(board, limit, offset);
+  }
+  rankOf(board: BoardId, userId: string): Promise<{ rank: number; score: number } | null> {
+    return this.social.rankOf(board, userId);
   }
 
   /** Connections open now, idle among them, and callers waiting for one (for /metrics and tests). */

@@ -8,6 +8,7 @@
  * fail after `busyTimeoutMs`) there, never on the game's event loop. Profile writes posted in the
  * same turn of the event loop go over as one batch and are written in one transaction.
  */
+import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
 import { Worker } from "node:worker_threads";
 import {
   StaleProfileError,
@@ -232,6 +233,30 @@ export class SqliteStore implements Store, TradeStore {
 
   unfinishedTrades(now: number, coordinator: string): Promise<TradeRecord[]> {
     return this.call("trade.unfinishedTrades", now, coordinator);
+  }
+
+  requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
+    return this.call("requestFriend", userId, otherId, max);
+  }
+
+  acceptFriend(userId: string, otherId: string, max: number): Promise<FriendAcceptOutcome> {
+    return this.call("acceptFriend", userId, otherId, max);
+  }
+
+  removeFriend(userId: string, otherId: string): Promise<boolean> {
+    return this.call("removeFriend", userId, otherId);
+  }
+
+  friendsOf(userId: string): Promise<FriendLink[]> {
+    return this.call("friendsOf", userId);
+  }
+
+  leaderboard(board: BoardId, limit: number, offset: number): Promise<RankedEntry[]> {
+    return this.call("leaderboard", board, limit, offset);
+  }
+
+  rankOf(board: BoardId, userId: string): Promise<{ rank: number; score: number } | null> {
+    return this.call("rankOf", board, userId);
   }
 
   async close(): Promise<void> {

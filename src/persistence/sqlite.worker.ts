@@ -13,6 +13,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
 import * as matches from "./sqlite-matches.js";
 import * as trades from "./sqlite-trades.js";
+import { SOCIAL_MIGRATION, SOCIAL_OPS, type SocialOp } from "./sqlite-social.js";
 
 export interface WorkerInit {
   file: string;
@@ -36,6 +37,7 @@ export type Op =
   | "loadMatch"
   | "matchesOf"
   | `trade.${keyof typeof tradeOps}`
+  | SocialOp
   | "close";
 
 export interface Request {
@@ -88,6 +90,7 @@ const MIGRATIONS = [
   `CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
   matches.MATCH_MIGRATION,
   trades.TRADE_MIGRATION,
+  SOCIAL_MIGRATION,
 ];
 
 interface AccountRow {
@@ -356,8 +359,15 @@ class Connection {
           return { ok: true, value: matches.matchesOf(this.conn, args[0], args[1]) };
         case "close":
           return { ok: true, value: this.close() };
-        default:
-          return { ok: true, value: tradeOps[req.op.slice("trade.".length) as keyof typeof tradeOps](this.conn, args) };
+        default: {
+          if (req.op.startsWith("trade."))
+            return {
+              ok: true,
+              value: tradeOps[req.op.slice("trade.".length) as keyof typeof tradeOps](this.conn, args),
+            };
+          const op = SOCIAL_OPS[req.op as SocialOp] as (db: DatabaseSync, ...rest: never[]) => unknown;
+          return { ok: true, value: op(this.conn, ...args) };
+        }
       }
     } catch (err) {
       this.reopenAfter(err);

@@ -8,6 +8,7 @@ import type { Account, NewAccount, Profile } from "../domain/profile.js";
 import type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
 import type { TradeStore } from "./trades.js";
 export type { MatchRecord, MatchSummary, StoredMatch, Tx } from "../domain/match.js";
+import type { SocialStore } from "./social.js";
 
 export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";
@@ -42,7 +43,7 @@ export interface GameEvent {
   data: Record<string, unknown>;
 }
 
-export interface Store {
+export interface Store extends SocialStore {
   /** Adapter name, for logs and /health. */
   readonly kind: string;
   /** Throws `UsernameTakenError` when the username exists. */

@@ -40,6 +40,7 @@ export const RejectCode = {
   TradeTooMany: "trade/too_many",
   /** Extension: the store failed during the commit; nothing moved, or what moved is being undone. */
   TradeUnavailable: "trade/unavailable",
+  WhisperOffline: "whisper/offline",
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -57,6 +58,11 @@ export const HttpErrorCode = {
   MatchNotFound: "match/not_found",
   MatchNotPlaying: "match/not_playing",
   DependencyDown: "dependency/down",
+  FriendsNotFound: "friends/not_found",
+  FriendsSelf: "friends/self",
+  FriendsAlready: "friends/already",
+  FriendsLimit: "friends/limit",
+  LeaderboardNotFound: "leaderboard/not_found",
   Internal: "server/internal",
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];

@@ -40,7 +40,11 @@ import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
 import { Pipeline } from "./pipeline.js";
+import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
+import { whisper } from "./whisper.js";
+import { Whisper } from "../validators/social.js";
+import { deliveryKey, DELIVERY_TTL_SEC } from "../cluster/users.js";
 import { RoomTelemetry } from "./telemetry.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
@@ -333,6 +337,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       tickRate: run.kind.tickRate(policy),
       ...run.kind.welcome(run.sim, actor, ctx),
     });
+    this.progress("joined", { sessionId: seat.sessionId });
   }
 
   override onDrop(client: Client): void {
@@ -451,11 +456,25 @@ export class KindRoom extends Room<{ state: Schema }> {
 
   /**
    * Sends the room message `type` to `userId`'s connected session here; false when it has none
-   * (no seat, or a seat waiting for its reconnection). Called across processes (`Users.deliver`).
+   * (no seat, or a seat waiting for its reconnection), or when `once` names a delivery that
+   * another room claimed first. Called across processes (`Users.deliver`).
    */
-  deliverToUser(userId: string, type: string, message: object): boolean {
-    const seat = this.run().seats.byUser(userId);
-    if (!seat || seat.ended || seat.departing || seat.reconnection) return false;
+  async deliverToUser(userId: string, type: string, message: object, once?: string): Promise<boolean> {
+    const connected = () => {
+      const seat = this.run().seats.byUser(userId);
+      return seat && !seat.ended && !seat.departing && !seat.reconnection ? seat : undefined;
+    };
+    if (!connected()) return false;
+    if (once) {
+      const claims = await this.presence.incr(deliveryKey(once));
+      void this.presence.expire(deliveryKey(once), DELIVERY_TTL_SEC);
+      if (claims !== 1) return false;
+    }
+    const seat = connected();
+    if (!seat) {
+      if (once) await this.presence.decr(deliveryKey(once)); // gone meanwhile: another seat may take it
+      return false;
+    }
     seat.client.send(type, message);
     return true;
   }
@@ -539,6 +558,18 @@ export class KindRoom extends Room<{ state: Schema }> {
         client.send("pong", { t, serverTime: this.now() });
       });
     });
+    // A whisper is no part of any simulation: every kind takes it here, through the same pipeline.
+    const whispers = run.telemetry.message("whisper");
+    this.onMessage("whisper", (client: Client, payload: unknown) => {
+      whispers.inc();
+      const seat = this.activeSeat(client);
+      if (!seat) return;
+      run.pipeline.run(seat, "whisper", payload, { schema: Whisper, rate: "chat" }, (message) =>
+        whisper(run.services, seat, message, this.now(), (refusal) =>
+          this.refuse(seat, "whisper", message.seq, refusal),
+        ),
+      );
+    });
     // Unknown message types are malformed input too (counted under one label: clients choose the names).
     const unknown = run.telemetry.message("unknown");
     this.onMessage("*", (client: Client, type: string | number, payload: unknown) => {
@@ -578,6 +609,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!owned || Object.keys(owned).length === 0) return;
     Object.assign(seat.profile, owned);
     run.services.profiles.touch(seat.userId);
+  }
+
+  /** Stats and achievements from a game event, for the seats it concerns (src/rooms/progress.ts). */
+  private progress(type: string, data: Record<string, unknown>): void {
+    const { kind, label, services, seats } = this.run();
+    feedProgress({ kind: kind.name, label, services, seats: seats.values() }, type, data, this.now());
   }
 
   private logReplay(op: string, data: object): void {
@@ -623,7 +660,10 @@ export class KindRoom extends Room<{ state: Schema }> {
   private readonly outbox: Outbox = {
     broadcast: (type, message) => this.broadcast(type, message),
     send: (sessionId, type, message) => this.run().seats.get(sessionId)?.client.send(type, message),
-    record: (type, data) => this.run().services.events.record(this.roomId, type, data),
+    record: (type, data) => {
+      this.run().services.events.record(this.roomId, type, data);
+      this.progress(type, data);
+    },
     profile: (sessionId, change, options) => {
       const { seats, services } = this.run();
       const seat = seats.get(sessionId);

@@ -48,6 +48,8 @@ export interface DungeonSim {
   /** Walls and closed doors; walls only once cleared. */
   map: TileMap;
   status: DungeonStatus;
+  /** When the run became `active` (epoch ms); null while waiting. */
+  activeAt: number | null;
   bossPhase: number;
   doorsOpen: boolean;
   heroes: Map<string, HeroSim>;
@@ -59,7 +61,8 @@ export interface DungeonSim {
 export type DungeonEvent =
   | { type: "combat"; source: string; target: string; ability: string; damage: number; crit: boolean; killed: boolean }
   | { type: "phase"; bossPhase: number }
-  | { type: "cleared"; xp: number }
+  /** `heroes`: every hero of the party at the clear; `ms`: the run's time from `active` to `cleared`. */
+  | { type: "cleared"; xp: number; heroes: string[]; ms: number }
   | { type: "failed" }
   | { type: "dropped"; loot: string; item: string; qty: number; x: number; y: number; enemy: string }
   | { type: "picked"; hero: string; loot: string; item: string; qty: number }
@@ -96,6 +99,7 @@ export function createDungeon(
     party,
     map: dungeon.map,
     status: "waiting",
+    activeAt: null,
     bossPhase: hasBoss ? 1 : 0,
     doorsOpen: false,
     heroes: new Map(),
@@ -150,7 +154,10 @@ export function applyCommand(
         return pickup(sim, hero, command);
     }
   })();
-  if (result.verdict.ok && sim.status === "waiting" && command.type !== "pickup") sim.status = "active";
+  if (result.verdict.ok && sim.status === "waiting" && command.type !== "pickup") {
+    sim.status = "active";
+    sim.activeAt = ctx.now;
+  }
   return result;
 }
 
@@ -225,7 +232,8 @@ function hit(sim: DungeonSim, hero: HeroSim, enemy: EnemySim, ability: Ability, 
       sim.doorsOpen = true;
       sim.map = sim.dungeon.openMap;
       const xp = sim.dungeon.template.clearXp + [...sim.enemies.values()].reduce((sum, e) => sum + e.type.xp, 0);
-      events.push({ type: "cleared", xp });
+      const heroes = [...sim.heroes.keys()];
+      events.push({ type: "cleared", xp, heroes, ms: ctx.now - (sim.activeAt ?? ctx.now) });
     }
   }
   return events;
