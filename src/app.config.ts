@@ -19,6 +19,7 @@ import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
 import { Users } from "./cluster/users.js";
+import { UserLimits } from "./cluster/limits.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
 import { StoreHealth } from "./persistence/health.js";
@@ -79,6 +80,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
       KINDS.map((kind) => kind.name),
       log.child({ component: "users" }),
     ),
+    limits: new UserLimits(policy.userLimits, redis),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,

@@ -89,6 +89,15 @@ export const policy = {
 
   /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
   http: { maxBodyBytes: 16 * 1024 },
+  /**
+   * Room joins one user may make per window (every SDK join or create), and rooms it may make
+   * (`create`, or a `joinOrCreate` that finds no room to join); cluster-wide with Redis. Travel,
+   * reconnection and reserved seats cost nothing.
+   */
+  userLimits: {
+    join: { limit: 30, windowMs: 60_000 },
+    create: { limit: 10, windowMs: 60_000 },
+  },
   /** Failed admin logins one address may make per window before it is locked out for the rest of it. */
   adminAuth: { failures: 10, windowMs: 60_000 },
 

@@ -63,6 +63,8 @@ export const JoinErrorCode = {
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
   NotMember: "join/not_member",
+  /** Too many joins, or rooms created, by one user within a minute; the HTTP answer is a 429 with Retry-After. */
+  RateLimited: "join/rate_limited",
   MatchStarted: "match/started",
   MatchFull: "match/full",
 } as const;

@@ -35,6 +35,7 @@ import type { Services } from "../services.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
+import { chargeJoin } from "./join-limits.js";
 import { Pipeline } from "./pipeline.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { RoomTelemetry } from "./telemetry.js";
@@ -99,6 +100,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     kind: AnyKind,
     token: string | undefined,
     options: Record<string, unknown>,
+    context?: unknown,
   ): Promise<AuthData> {
     const parsed = kind.joinOptions(services.content).safeParse(options ?? {});
     const world = parsed.success ? kind.label(parsed.data) : "-";
@@ -135,6 +137,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       );
     }
     Object.assign(options, parsed.data);
+    await chargeJoin(services, kind, verdict.claims.userId, options, context);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
     return verdict.claims;
   }

@@ -1,0 +1,137 @@
+/**
+ * Security findings about rooms and connections, each tried again as an attacker would: over raw
+ * HTTP and WebSockets and real SDK clients, against real servers (two processes and a private
+ * Redis where the rule is cluster-wide).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "mocha";
+import { policy } from "../src/content/policy.js";
+import { freePort, guest, RedisServer, sdk, ServerProcess, startApp, type TestApp } from "./helpers.js";
+
+interface Matchmade {
+  status: number;
+  retryAfter: string | null;
+  body: { roomId?: string; code?: number; error?: string };
+}
+
+/** One matchmaking call over raw HTTP, as a script would make it (no SDK). */
+async function matchmake(
+  base: string,
+  method: string,
+  room: string,
+  token: string,
+  options: object,
+): Promise<Matchmade> {
+  const res = await fetch(`${base}/matchmake/${method}/${room}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(options),
+  });
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    body: (await res.json()) as Matchmade["body"],
+  };
+}
+
+const { join: joins, create: creations } = policy.userLimits;
+
+describe("security: per-user limits on room joins and creations (one process)", function () {
+  this.timeout(30_000);
+  let app: TestApp;
+  before(async () => {
+    app = await startApp();
+  });
+  after(() => app.stop());
+
+  it("refuses the room creation past the limit with 429, Retry-After and join/rate_limited", async () => {
+    const attacker = await guest(app);
+    for (let i = 0; i < creations.limit; i++) {
+      const res = await matchmake(app.url, "create", "dungeon", attacker.token, {
+        dungeon: "training",
+        party: `p${i}`,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const refused = await matchmake(app.url, "create", "dungeon", attacker.token, { dungeon: "training", party: "x" });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error ?? "", /^join\/rate_limited: /);
+    assert.ok(Number(refused.retryAfter) >= 1 && Number(refused.retryAfter) <= 60, `Retry-After ${refused.retryAfter}`);
+    // A joinOrCreate that would make a room is a creation too, and the SDK shows the code.
+    await assert.rejects(
+      sdk(app, attacker.token).joinOrCreate("dungeon", { dungeon: "training", party: "fresh" }),
+      /join\/rate_limited/,
+    );
+  });
+
+  it("refuses the join past the limit, and leaves other players alone", async () => {
+    const attacker = await guest(app);
+    for (let i = 0; i < joins.limit; i++) {
+      const res = await matchmake(app.url, "joinOrCreate", "world", attacker.token, { world: "meadow" });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const refused = await matchmake(app.url, "joinOrCreate", "world", attacker.token, { world: "meadow" });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error ?? "", /^join\/rate_limited: /);
+    assert.ok(refused.retryAfter !== null);
+    // An honest player on the same server joins as ever.
+    const honest = await guest(app);
+    const room = await sdk(app, honest.token).joinOrCreate("world", { world: "meadow" });
+    room.onMessage("welcome", () => undefined);
+    await room.leave();
+  });
+});
+
+if (!RedisServer.available()) {
+  describe("security: per-user limits across processes", () => it("SKIPPED: no redis-server on this machine"));
+} else {
+  describe("security: per-user limits across processes (two processes, one Redis)", function () {
+    this.timeout(60_000);
+    let redis: RedisServer;
+    let a: ServerProcess;
+    let b: ServerProcess;
+    let dataDir: string;
+
+    before(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), "realmgate-limits-"));
+      redis = new RedisServer(await freePort());
+      await redis.start();
+      const [pa, pb] = [await freePort(), await freePort()];
+      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}` });
+      a = new ServerProcess(pa, dataDir, env(pa));
+      b = new ServerProcess(pb, dataDir, env(pb));
+      await a.start();
+      await b.start();
+    });
+    after(async () => {
+      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
+      await redis?.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("counts one user's room creations on every process together", async () => {
+      const res = await fetch(`${a.url}/auth/guest`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      const { token } = (await res.json()) as { token: string };
+      const answers: Matchmade[] = [];
+      // Alternating processes: per process, each would allow the whole limit.
+      for (let i = 0; i < creations.limit * 2; i++) {
+        const server = i % 2 === 0 ? a : b;
+        answers.push(await matchmake(server.url, "create", "dungeon", token, { dungeon: "training", party: `c${i}` }));
+      }
+      assert.equal(answers.filter((r) => r.status === 200).length, creations.limit);
+      const refused = answers.filter((r) => r.status === 429);
+      assert.equal(refused.length, creations.limit);
+      for (const r of refused) {
+        assert.match(r.body.error ?? "", /^join\/rate_limited: /);
+        assert.ok(r.retryAfter !== null);
+      }
+    });
+  });
+}
