@@ -8,8 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
+import { matchMaker } from "@colyseus/core";
+import { encode, type Iterator } from "@colyseus/schema";
+import { WebSocket } from "ws";
 import { policy } from "../src/content/policy.js";
-import { freePort, guest, RedisServer, sdk, ServerProcess, startApp, type TestApp } from "./helpers.js";
+import { seatKey } from "../src/cluster/users.js";
+import { eventually, freePort, guest, RedisServer, sdk, ServerProcess, startApp, type TestApp } from "./helpers.js";
 
 interface Matchmade {
   status: number;
@@ -135,3 +139,67 @@ if (!RedisServer.available()) {
     });
   });
 }
+
+/** Colyseus's protocol codes (the low five bits of a frame's first byte; @colyseus/shared-types). */
+const JOIN_ROOM = 10;
+const ROOM_DATA = 13;
+
+/** A raw WebSocket seat: matchmaking over HTTP, the socket, the JOIN_ROOM handshake and its ack. */
+async function rawSeat(app: TestApp, token: string) {
+  const seat = (await matchmake(app.url, "joinOrCreate", "world", token, { world: "meadow" })).body as {
+    roomId: string;
+    sessionId: string;
+    processId: string;
+  };
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${app.port}/${seat.processId}/${seat.roomId}?sessionId=${seat.sessionId}&_authToken=${token}`,
+  );
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const reconnectionToken = await new Promise<string>((resolve, reject) => {
+    ws.on("error", reject);
+    ws.on("message", (data: Buffer) => {
+      if ((data[0] & 0x1f) !== JOIN_ROOM) return;
+      ws.send(Buffer.from([JOIN_ROOM])); // the client's acknowledgement, as the SDK sends it
+      resolve(data.subarray(2, 2 + data[1]).toString());
+    });
+  });
+  return { ...seat, ws, closed, reconnectionToken };
+}
+
+describe("security: a payload msgpack cannot decode", function () {
+  this.timeout(20_000);
+  let app: TestApp;
+  before(async () => {
+    app = await startApp(); // RECONNECT_SECONDS=5: a dropped body would be held that long
+  });
+  after(() => app.stop());
+
+  it("closes with 4103 input/undecodable and ends the seat without a reconnection window", async () => {
+    const me = await guest(app);
+    const seat = await rawSeat(app, me.token);
+    const room = matchMaker.getLocalRoomById(seat.roomId);
+    await eventually(() => app.services.presence.hget(seatKey("world"), me.userId).then((r) => r === seat.roomId));
+
+    // ROOM_DATA, the type "move", then a msgpack string that claims 32 bytes and holds one.
+    const frame = Buffer.alloc(16);
+    frame[0] = ROOM_DATA;
+    const it: Iterator = { offset: 1 };
+    encode.string(frame, "move", it);
+    for (const byte of [0xd9, 0x20, 0x61]) frame[it.offset++] = byte;
+    seat.ws.send(frame.subarray(0, it.offset));
+
+    const { code, reason } = await seat.closed;
+    assert.equal(code, 4103);
+    assert.match(reason, /^input\/undecodable: /);
+    // Once the room has let the connection go, nothing holds the body for it.
+    await eventually(() => Promise.resolve(!room.clients.some((c) => c.sessionId === seat.sessionId)));
+    // What the SDK's reconnect sends: the room id in the path, the token in the body.
+    const back = await matchmake(app.url, "reconnect", seat.roomId, me.token, {
+      reconnectionToken: seat.reconnectionToken,
+    });
+    assert.notEqual(back.status, 200, "the reconnection token no longer opens the seat");
+    await eventually(() => app.services.presence.hget(seatKey("world"), me.userId).then((r) => r === null));
+  });
+});

@@ -79,11 +79,11 @@ export function installRequestGate(server: Server, origins: readonly string[]): 
     // A 429 from the matchmaking router (per-user join limits) carries the wait its refusal noted.
     return withRetryAfter((wait) => {
       const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
-      res.writeHead = ((status: number, ...rest: unknown[]) => {
+      res.writeHead = (status: number, ...rest: unknown[]) => {
         if (status === 429 && wait.seconds !== undefined && !res.hasHeader("Retry-After"))
           res.setHeader("Retry-After", String(wait.seconds));
         return writeHead(status, ...rest);
-      });
+      };
       return emit(event, ...args);
     });
   }) as typeof server.emit;

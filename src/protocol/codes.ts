@@ -88,6 +88,8 @@ export const CloseReason = {
   SessionReplaced: "session/replaced",
   Flooding: "rate/flooding",
   MalformedInput: "input/repeated",
+  /** With 4103 too: a payload msgpack could not decode (Colyseus's own 4002, mapped). */
+  Undecodable: "input/undecodable",
   TravelDeparted: "travel/departed",
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

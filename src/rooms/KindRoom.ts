@@ -36,6 +36,7 @@ import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
 import { chargeJoin } from "./join-limits.js";
+import { mapDecodeFailures } from "./undecodable.js";
 import { Pipeline } from "./pipeline.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { RoomTelemetry } from "./telemetry.js";
@@ -310,6 +311,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     await run.seats.record(auth.userId);
     const seat = newSeat(client, actor, profile);
     run.seats.add(seat);
+    mapDecodeFailures(client, () => this.undecodable(seat));
     run.closing?.clear();
     run.closing = undefined;
     run.telemetry.countBytes(client);
@@ -366,6 +368,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!seat) return;
     seat.client = client;
     seat.reconnection = null;
+    mapDecodeFailures(client, () => this.undecodable(seat));
     run.telemetry.countBytes(client);
     run.interest?.rebind(client.sessionId, client);
     run.telemetry.reconnected();
@@ -590,6 +593,14 @@ export class KindRoom extends Room<{ state: Schema }> {
     seat.ended = true;
     this.signal(seat, signal);
     seat.client.leave(code, reason);
+  }
+
+  /** A payload of the seat's could not be decoded: the seat ends now, with no reconnection window. */
+  private undecodable(seat: Seat): boolean {
+    if (seat.ended || seat.reconnection) return false;
+    seat.ended = true;
+    this.signal(seat, "malformed_disconnect", { reason: CloseReason.Undecodable });
+    return true;
   }
 
   private signal(seat: Seat, signal: SecuritySignal, detail: Record<string, unknown> = {}): void {
