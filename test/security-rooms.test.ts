@@ -13,7 +13,19 @@ import { encode, type Iterator } from "@colyseus/schema";
 import { WebSocket } from "ws";
 import { policy } from "../src/content/policy.js";
 import { seatKey } from "../src/cluster/users.js";
-import { eventually, freePort, guest, RedisServer, sdk, ServerProcess, startApp, type TestApp } from "./helpers.js";
+import {
+  Bot,
+  eventually,
+  freePort,
+  guest,
+  http,
+  nextMessage,
+  RedisServer,
+  sdk,
+  ServerProcess,
+  startApp,
+  type TestApp,
+} from "./helpers.js";
 
 interface Matchmade {
   status: number;
@@ -201,5 +213,50 @@ describe("security: a payload msgpack cannot decode", function () {
     });
     assert.notEqual(back.status, 200, "the reconnection token no longer opens the seat");
     await eventually(() => app.services.presence.hget(seatKey("world"), me.userId).then((r) => r === null));
+  });
+});
+
+interface EventsPage {
+  events: Array<{ seq: number; type: string; data: Record<string, unknown> }>;
+  last: number;
+}
+
+describe("security: players read only the events about what they could see", function () {
+  this.timeout(30_000);
+  let app: TestApp;
+  before(async () => {
+    app = await startApp({ ADMIN_USER: "admin", ADMIN_PASSWORD: "correct-horse-battery" });
+  });
+  after(() => app.stop());
+
+  it("shows a gather to its player and to one near it, not to one far away; the admin sees it all", async () => {
+    const gatherer = await Bot.join(app, { world: "meadow" });
+    const watcher = await Bot.join(app, { world: "meadow" });
+    assert.equal(watcher.room.roomId, gatherer.room.roomId);
+    const roomId = gatherer.room.roomId;
+    await gatherer.walkTo(1130, 950); // oak-1 stands at (1150, 950); aoiRadius is 300
+    const got = nextMessage(gatherer.room, "gathered");
+    gatherer.send("gather", { resource: "oak-1" });
+    await got;
+
+    const read = async (bot: Bot) =>
+      (await http<EventsPage>(app, "GET", `/api/events/${roomId}`, undefined, bot.user.token)).body;
+    const gathers = (page: EventsPage) => page.events.filter((e) => e.type === "gathered");
+    const own = await read(gatherer);
+    assert.equal(gathers(own).length, 1);
+    assert.equal(gathers(own)[0].data.userId, gatherer.user.userId);
+    assert.equal(gathers(await read(watcher)).length, 1, "near the spawn, the watcher could see the tree");
+
+    await watcher.walkTo(1000, 1350); // about 430 from the tree
+    const far = await read(watcher);
+    assert.deepEqual(gathers(far), [], "too far now to read who gathered where");
+    assert.ok(far.last >= gathers(own)[0].seq, "`last` lets the reader page on past what it may not see");
+
+    const auth = "Basic " + Buffer.from("admin:correct-horse-battery").toString("base64");
+    const admin = (await (
+      await fetch(`${app.url}/api/events/${roomId}`, { headers: { authorization: auth } })
+    ).json()) as EventsPage;
+    assert.equal(gathers(admin).length, 1);
+    await Promise.all([gatherer.leave(), watcher.leave()]);
   });
 });

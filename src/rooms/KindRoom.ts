@@ -32,6 +32,7 @@ import type { ReplayHeader } from "../engine/replay.js";
 import type { Logger } from "../log.js";
 import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
+import type { EventViewer } from "../rules/visibility.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
@@ -458,6 +459,28 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!seat || seat.ended || seat.departing || seat.reconnection) return false;
     seat.client.send(type, message);
     return true;
+  }
+
+  /**
+   * How `userId` reads this room's event log (src/rules/visibility.ts): its session, where its body
+   * stands and how far it sees; null when it has no seat here. A kind without interest management
+   * (one party, one match) shares every event with its members. Called across processes.
+   */
+  eventViewer(userId: string): EventViewer | null {
+    const run = this.run();
+    const seat = run.seats.byUser(userId);
+    if (!seat) return null;
+    const body = run.kind.state.bodyOf?.(this.state, seat.sessionId);
+    const radius = run.kind.interest?.radius(run.sim);
+    const key = run.kind.membership;
+    return {
+      userId,
+      sessionIds: [seat.sessionId],
+      shared: radius === undefined,
+      ...(body && { at: { x: body.x, y: body.y } }),
+      ...(radius !== undefined && { radius }),
+      ...(key && typeof run.options[key] === "string" && { party: run.options[key] }),
+    };
   }
 
   /**
