@@ -13,6 +13,7 @@ import { loadContent } from "./content/index.js";
 import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { installRequestGate } from "./http/gate.js";
+import { limitConnections } from "./http/connections.js";
 import { gameRoutes } from "./http/routes.js";
 import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
@@ -99,6 +100,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
     initializeTransport: (options: { server: HttpServer }) => {
       installRequestGate(options.server, cfg.corsOrigins);
+      limitConnections(options.server, { ...cfg.connections, ...policy.http });
       return new WebSocketTransport(options);
     },
     options: {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
 import { matchMaker } from "@colyseus/core";
@@ -46,10 +47,11 @@ async function matchmake(
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify(options),
   });
+  const text = await res.text();
   return {
     status: res.status,
     retryAfter: res.headers.get("retry-after"),
-    body: (await res.json()) as Matchmade["body"],
+    body: (text ? JSON.parse(text) : { error: `(HTTP ${res.status}, no body)` }) as Matchmade["body"],
   };
 }
 
@@ -258,5 +260,52 @@ describe("security: players read only the events about what they could see", fun
     ).json()) as EventsPage;
     assert.equal(gathers(admin).length, 1);
     await Promise.all([gatherer.leave(), watcher.leave()]);
+  });
+});
+
+/** A raw TCP connection to the server, with what it receives and when the server closes it. */
+async function rawSocket(app: TestApp, send?: string) {
+  const socket: Socket = connect(app.port, "127.0.0.1");
+  let received = "";
+  socket.on("data", (d: Buffer) => (received += d.toString()));
+  const closed = new Promise<string>((resolve) => socket.on("close", () => resolve(received)));
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  if (send) socket.write(send);
+  return { socket, closed, received: () => received };
+}
+
+describe("security: connections", function () {
+  this.timeout(20_000);
+
+  it("answers 408 and closes a connection that does not finish its handshake within seconds", async () => {
+    const app = await startApp();
+    try {
+      const silent = await rawSocket(app);
+      const partial = await rawSocket(app, "GET /matchmake HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");
+      // Node's own default would hold both for 60-90 s, past this test's timeout.
+      assert.match(await silent.closed, /^HTTP\/1\.1 408 /);
+      assert.match(await partial.closed, /^HTTP\/1\.1 408 /);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it("caps the connections one address holds open, with 429 http/too_many_connections", async () => {
+    const app = await startApp({ MAX_CONNECTIONS_PER_ADDRESS: "3", CONNECTION_CAP_LOOPBACK: "true" });
+    try {
+      const held = [await rawSocket(app), await rawSocket(app), await rawSocket(app)];
+      const refused = await rawSocket(app);
+      const answer = await refused.closed;
+      assert.match(answer, /^HTTP\/1\.1 429 /);
+      assert.match(answer, /"code":"http\/too_many_connections"/);
+      assert.equal(held.map((h) => h.received()).join(""), "", "the first three are open and untouched");
+      // One closes: the address may connect again.
+      held[0].socket.destroy();
+      await eventually(async () => (await fetch(`${app.url}/health/live`)).status === 200);
+      for (const h of held) h.socket.destroy();
+    } finally {
+      await app.stop();
+    }
   });
 });

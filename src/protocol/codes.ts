@@ -46,6 +46,8 @@ export const HttpErrorCode = {
   AuthUsernameTaken: "auth/username_taken",
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
+  /** 429 at the socket: the address holds `MAX_CONNECTIONS_PER_ADDRESS` connections already. */
+  TooManyConnections: "http/too_many_connections",
   ContentNotFound: "content/not_found",
   MatchNotFound: "match/not_found",
   MatchNotPlaying: "match/not_playing",
