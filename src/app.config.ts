@@ -13,6 +13,7 @@ import { loadContent } from "./content/index.js";
 import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { installRequestGate } from "./http/gate.js";
+import { limitConnections } from "./http/connections.js";
 import { gameRoutes } from "./http/routes.js";
 import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
@@ -20,6 +21,7 @@ import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
 import { Users } from "./cluster/users.js";
 import { Trades } from "./trade/trades.js";
+import { UserLimits } from "./cluster/limits.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
 import { EventLog } from "./persistence/events.js";
 import { StoreHealth } from "./persistence/health.js";
@@ -92,6 +94,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     sequences: new Sequences(redis),
     users,
     trades,
+    limits: new UserLimits(policy.userLimits, redis),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,
@@ -110,6 +113,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
     initializeTransport: (options: { server: HttpServer }) => {
       installRequestGate(options.server, cfg.corsOrigins);
+      limitConnections(options.server, { ...cfg.connections, ...policy.http });
       return new WebSocketTransport(options);
     },
     options: {

@@ -73,6 +73,8 @@ const EnvSchema = z.object({
   DUNGEON_GRACE_SECONDS: int(0, 3600).default(30),
   EVENT_TTL: duration("24h", 60, 90 * 86400),
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
+  MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(64),
+  CONNECTION_CAP_LOOPBACK: flag.default(false),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CORS_ORIGINS: z
     .string()
@@ -133,6 +135,8 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. */
+  connections: Readonly<{ maxPerAddress: number; capLoopback: boolean }>;
   /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
   corsOrigins: readonly string[];
   /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
@@ -214,6 +218,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTtlSec: e.EVENT_TTL,
     maxPendingSaves: e.MAX_PENDING_SAVES,
     metricsToken: e.METRICS_TOKEN,
+    connections: Object.freeze({
+      maxPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+      capLoopback: e.CONNECTION_CAP_LOOPBACK,
+    }),
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     tradeFault: e.TRADE_FAULT,
     matchSigningKey:

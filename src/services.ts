@@ -1,6 +1,7 @@
 import type { matchMaker, Presence } from "@colyseus/core";
 import type { RedisCluster, Sequences } from "./cluster/redis.js";
 import type { Users } from "./cluster/users.js";
+import type { UserLimits } from "./cluster/limits.js";
 
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
 import type { MatchSigner } from "./auth/match-key.js";
@@ -35,6 +36,8 @@ export interface Services {
   sequences: Sequences;
   /** Where users sit across the cluster, and delivery to their seats (offers, whispers, bans). */
   users: Users;
+  /** Per-user limits on room joins and creations (cluster-wide with Redis). */
+  limits: UserLimits;
   tokens: Tokens;
   /** Signs match transactions (MATCH_SIGNING_KEY). */
   matchSigner: MatchSigner;

@@ -116,7 +116,22 @@ export const policy = {
   malformed: { limit: 20, windowMs: 10_000 } satisfies StrikePolicy,
 
   /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
-  http: { maxBodyBytes: 16 * 1024 },
+  http: {
+    maxBodyBytes: 16 * 1024,
+    /** A connection must send its whole request head (a WebSocket upgrade included) within this; else 408. */
+    handshakeMs: 5000,
+    /** And its whole request, body included, within this. */
+    requestMs: 10_000,
+  },
+  /**
+   * Room joins one user may make per window (every SDK join or create), and rooms it may make
+   * (`create`, or a `joinOrCreate` that finds no room to join); cluster-wide with Redis. Travel,
+   * reconnection and reserved seats cost nothing.
+   */
+  userLimits: {
+    join: { limit: 30, windowMs: 60_000 },
+    create: { limit: 10, windowMs: 60_000 },
+  },
   /** Failed admin logins one address may make per window before it is locked out for the rest of it. */
   adminAuth: { failures: 10, windowMs: 60_000 },
 

@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { matchMaker } from "@colyseus/core";
 import { policy } from "../content/policy.js";
 import { HttpErrorCode } from "../protocol/codes.js";
+import { withRetryAfter } from "./retry-after.js";
 
 /** Paths that never answer another origin, allowed or not. */
 const NO_CORS = /^\/(monitor|api\/admin)(\/|$)/;
@@ -75,6 +76,15 @@ export function installRequestGate(server: Server, origins: readonly string[]): 
       req.resume(); // drain what already arrived; Connection: close ends the rest
       return true;
     }
-    return emit(event, ...args);
+    // A 429 from the matchmaking router (per-user join limits) carries the wait its refusal noted.
+    return withRetryAfter((wait) => {
+      const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+      res.writeHead = (status: number, ...rest: unknown[]) => {
+        if (status === 429 && wait.seconds !== undefined && !res.hasHeader("Retry-After"))
+          res.setHeader("Retry-After", String(wait.seconds));
+        return writeHead(status, ...rest);
+      };
+      return emit(event, ...args);
+    });
   }) as typeof server.emit;
 }

@@ -12,6 +12,7 @@ import { newProfile, START_RATING } from "../domain/profile.js";
 import { progressOf } from "../domain/social.js";
 import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
 import { describeIssue } from "../validators/messages.js";
+import { visibleTo, type EventViewer } from "../rules/visibility.js";
 import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
 import { isAdmin, requireAdmin } from "./admin.js";
@@ -167,10 +168,15 @@ export function gameRoutes(services: Services): Router {
     route(async (req, res) => {
       const { after, limit } = parse(EventsQuery, req.query);
       const roomId = req.params.roomId as string;
+      let viewer: EventViewer | null = null;
       if (!isAdmin(req, config)) {
         const claims = await requireUser(req);
         const seats = await services.users.where(claims.userId);
-        if (!seats.some((seat) => seat.roomId === roomId))
+        if (seats.some((seat) => seat.roomId === roomId))
+          viewer = (await matchMaker
+            .remoteRoomCall(roomId, "eventViewer", [claims.userId])
+            .catch(() => null)) as EventViewer | null;
+        if (!viewer)
           throw new HttpError(
             403,
             HttpErrorCode.Forbidden,
@@ -178,7 +184,9 @@ export function gameRoutes(services: Services): Router {
           );
       }
       await events.flush();
-      res.json({ roomId, events: await store.eventsAfter(roomId, after, limit) });
+      const page = await store.eventsAfter(roomId, after, limit);
+      // A player reads only what it could see; `last` lets it page on past what it may not.
+      res.json({ roomId, events: viewer ? visibleTo(page, viewer) : page, last: page.at(-1)?.seq ?? after });
     }),
   );
 

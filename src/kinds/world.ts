@@ -141,7 +141,7 @@ export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin
     cap: (join, policy) => policy.deviceCaps[join.device],
   },
 
-  react(event, out) {
+  react(event, out, sim) {
     switch (event.type) {
       case "moved":
         out.moved(event.sessionId, event.x, event.y);
@@ -168,9 +168,15 @@ export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin
           profile: { location: { world: event.to, ...event.arrival } },
           failed: { type: "travel_failed", portal: event.portal } satisfies WorldCommand,
           message: { world: event.to },
-          log: { portal: event.portal, to: event.to },
+          log: { portal: event.portal, to: event.to, ...portalAt(sim, event.portal) },
         });
         break;
     }
   },
 };
+
+/** Where a portal stands (the place of a logged travel event). */
+function portalAt(sim: WorldSim, portalId: string): { x?: number; y?: number } {
+  const portal = sim.world.template.portals.find((p) => p.id === portalId);
+  return portal ? { x: portal.x, y: portal.y } : {};
+}

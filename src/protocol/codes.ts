@@ -54,6 +54,8 @@ export const HttpErrorCode = {
   AuthUsernameTaken: "auth/username_taken",
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
+  /** 429 at the socket: the address holds `MAX_CONNECTIONS_PER_ADDRESS` connections already. */
+  TooManyConnections: "http/too_many_connections",
   ContentNotFound: "content/not_found",
   MatchNotFound: "match/not_found",
   MatchNotPlaying: "match/not_playing",
@@ -76,6 +78,8 @@ export const JoinErrorCode = {
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
   NotMember: "join/not_member",
+  /** Too many joins, or rooms created, by one user within a minute; the HTTP answer is a 429 with Retry-After. */
+  RateLimited: "join/rate_limited",
   MatchStarted: "match/started",
   MatchFull: "match/full",
 } as const;
@@ -99,6 +103,8 @@ export const CloseReason = {
   SessionReplaced: "session/replaced",
   Flooding: "rate/flooding",
   MalformedInput: "input/repeated",
+  /** With 4103 too: a payload msgpack could not decode (Colyseus's own 4002, mapped). */
+  Undecodable: "input/undecodable",
   TravelDeparted: "travel/departed",
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

@@ -36,9 +36,12 @@ import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/
 import type { Services } from "../services.js";
 import type { TradeRecord } from "../domain/trade.js";
 import type { Step, StepResult } from "../trade/trades.js";
+import type { EventViewer } from "../rules/visibility.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
+import { chargeJoin } from "./join-limits.js";
+import { mapDecodeFailures } from "./undecodable.js";
 import { Pipeline } from "./pipeline.js";
 import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
@@ -107,6 +110,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     kind: AnyKind,
     token: string | undefined,
     options: Record<string, unknown>,
+    context?: unknown,
   ): Promise<AuthData> {
     const parsed = kind.joinOptions(services.content).safeParse(options ?? {});
     const world = parsed.success ? kind.label(parsed.data) : "-";
@@ -143,6 +147,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       );
     }
     Object.assign(options, parsed.data);
+    await chargeJoin(services, kind, verdict.claims.userId, options, context);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
     return verdict.claims;
   }
@@ -317,6 +322,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     await run.seats.record(auth.userId);
     const seat = newSeat(client, actor, profile);
     run.seats.add(seat);
+    mapDecodeFailures(client, () => this.undecodable(seat));
     run.closing?.clear();
     run.closing = undefined;
     run.telemetry.countBytes(client);
@@ -374,6 +380,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!seat) return;
     seat.client = client;
     seat.reconnection = null;
+    mapDecodeFailures(client, () => this.undecodable(seat));
     run.telemetry.countBytes(client);
     run.interest?.rebind(client.sessionId, client);
     run.telemetry.reconnected();
@@ -487,6 +494,28 @@ export class KindRoom extends Room<{ state: Schema }> {
     const run = this.run();
     if (!run.seats.byUser(userId)) return "absent";
     return run.services.trades.applyStep(userId, step, trade);
+  }
+
+  /**
+   * How `userId` reads this room's event log (src/rules/visibility.ts): its session, where its body
+   * stands and how far it sees; null when it has no seat here. A kind without interest management
+   * (one party, one match) shares every event with its members. Called across processes.
+   */
+  eventViewer(userId: string): EventViewer | null {
+    const run = this.run();
+    const seat = run.seats.byUser(userId);
+    if (!seat) return null;
+    const body = run.kind.state.bodyOf?.(this.state, seat.sessionId);
+    const radius = run.kind.interest?.radius(run.sim);
+    const key = run.kind.membership;
+    return {
+      userId,
+      sessionIds: [seat.sessionId],
+      shared: radius === undefined,
+      ...(body && { at: { x: body.x, y: body.y } }),
+      ...(radius !== undefined && { radius }),
+      ...(key && typeof run.options[key] === "string" && { party: run.options[key] }),
+    };
   }
 
   /**
@@ -640,6 +669,14 @@ export class KindRoom extends Room<{ state: Schema }> {
     seat.ended = true;
     this.signal(seat, signal);
     seat.client.leave(code, reason);
+  }
+
+  /** A payload of the seat's could not be decoded: the seat ends now, with no reconnection window. */
+  private undecodable(seat: Seat): boolean {
+    if (seat.ended || seat.reconnection) return false;
+    seat.ended = true;
+    this.signal(seat, "malformed_disconnect", { reason: CloseReason.Undecodable });
+    return true;
   }
 
   private signal(seat: Seat, signal: SecuritySignal, detail: Record<string, unknown> = {}): void {

@@ -18,8 +18,8 @@ export function defineRooms(services: Services) {
   return Object.fromEntries(
     KINDS.map((kind) => {
       const Room = class extends KindRoom {
-        static override onAuth(token: string, options: Record<string, unknown>): Promise<AuthData> {
-          return KindRoom.authenticate(services, kind, token, options);
+        static override onAuth(token: string, options: Record<string, unknown>, context: unknown): Promise<AuthData> {
+          return KindRoom.authenticate(services, kind, token, options, context);
         }
       };
       Object.defineProperty(Room, "name", { value: `${kind.name}Room` });

@@ -75,7 +75,16 @@ export type WorldCommand =
 export type WorldEvent =
   | { type: "moved"; sessionId: string; x: number; y: number }
   | { type: "chat"; from: string; name: string; text: string; at: number }
-  | { type: "gathered"; sessionId: string; userId: string; resource: string; item: string; qty: number }
+  | {
+      type: "gathered";
+      sessionId: string;
+      userId: string;
+      resource: string;
+      item: string;
+      qty: number;
+      x: number;
+      y: number;
+    }
   | { type: "departed"; sessionId: string; portal: string; to: string; arrival: Point; device: Device };
 
 export interface WorldCtx {
@@ -200,6 +209,9 @@ function gather(sim: WorldSim, walker: WalkerSim, resourceId: string, ctx: World
     resource: resourceId,
     item: verdict.item,
     qty: verdict.qty,
+    // Where it happened: who may read the logged event depends on it (src/rules/visibility.ts).
+    x: resource.x,
+    y: resource.y,
   };
   return { verdict, events: [event] };
 }
