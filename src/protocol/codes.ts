@@ -44,6 +44,10 @@ export const HttpErrorCode = {
   Forbidden: "auth/forbidden",
   AuthInvalidCredentials: "auth/invalid_credentials",
   AuthUsernameTaken: "auth/username_taken",
+  AuthBanned: "auth/banned",
+  AuthFingerprintMismatch: "auth/fingerprint_mismatch",
+  AuthLocked: "auth/locked",
+  AuthBusy: "auth/busy",
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
   ContentNotFound: "content/not_found",
@@ -59,6 +63,8 @@ export const JoinErrorCode = {
   AuthMissing: "auth/missing_token",
   AuthInvalid: "auth/invalid_token",
   AuthExpired: "auth/expired_token",
+  AuthBanned: "auth/banned",
+  AuthFingerprintMismatch: "auth/fingerprint_mismatch",
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
@@ -79,6 +85,8 @@ export const CloseCodes = {
   Flooding: 4102,
   /** The client kept sending malformed payloads. */
   MalformedInput: 4103,
+  /** An admin banned the user (PROTOCOL §8). */
+  Banned: 4104,
 } as const;
 
 /** The reason codes that open the close reason of those connections (and of a portal's old one, closed with 4000). */
@@ -87,5 +95,6 @@ export const CloseReason = {
   Flooding: "rate/flooding",
   MalformedInput: "input/repeated",
   TravelDeparted: "travel/departed",
+  Banned: "auth/banned",
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

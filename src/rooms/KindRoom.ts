@@ -15,6 +15,7 @@ import {
   matchMaker,
   Room,
   ServerError,
+  type AuthContext,
   type Client,
   type Delayed,
   type RoomException,
@@ -35,6 +36,7 @@ import type { Services } from "../services.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
+import { joinFingerprint, joinRefusal } from "./join-guard.js";
 import { Pipeline } from "./pipeline.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { RoomTelemetry } from "./telemetry.js";
@@ -99,7 +101,10 @@ export class KindRoom extends Room<{ state: Schema }> {
     kind: AnyKind,
     token: string | undefined,
     options: Record<string, unknown>,
+    ctx?: AuthContext,
   ): Promise<AuthData> {
+    // The device fingerprint (PROTOCOL §8) is checked here and travels no further.
+    const fingerprint = joinFingerprint(options, ctx);
     const parsed = kind.joinOptions(services.content).safeParse(options ?? {});
     const world = parsed.success ? kind.label(parsed.data) : "-";
     const authFailure = (code: string, why: string) => {
@@ -117,6 +122,8 @@ export class KindRoom extends Room<{ state: Schema }> {
         verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid,
         `the token is ${verdict.reason}; log in again`,
       );
+    const refusal = await services.guard.admit(verdict.claims, { fingerprint, ip: ctx?.ip, room: kind.name, world });
+    if (refusal) throw joinRefusal(refusal, authFailure);
     if (!parsed.success)
       throw new ServerError(
         ErrorCode.APPLICATION_ERROR,
@@ -136,7 +143,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     }
     Object.assign(options, parsed.data);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
-    return verdict.claims;
+    return { userId: verdict.claims.userId, name: verdict.claims.name };
   }
 
   /**

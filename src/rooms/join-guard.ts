@@ -1,0 +1,31 @@
+/**
+ * What a join brings for session security (PROTOCOL §8): the device fingerprint, from the join
+ * option `fingerprint` or the header X-Device-Fingerprint, and the join error of a guard's refusal.
+ */
+import { ErrorCode, ServerError, type AuthContext } from "@colyseus/core";
+import type { Refusal } from "../auth/guard.js";
+import { JoinErrorCode } from "../protocol/codes.js";
+
+/**
+ * The fingerprint a join sent, taken out of the options so that it reaches no room, log or
+ * listing. The option wins over the header; anything but a string counts as none.
+ */
+export function joinFingerprint(options: Record<string, unknown> | undefined, ctx?: AuthContext): string | undefined {
+  const option = options?.fingerprint;
+  if (options) delete options.fingerprint;
+  if (typeof option === "string") return option;
+  const header = ctx?.headers?.get?.("x-device-fingerprint");
+  return typeof header === "string" ? header : undefined;
+}
+
+/** The join error of a refusal; a revoked token reads as an invalid one (`authFailure` raises the signal). */
+export function joinRefusal(refusal: Refusal, authFailure: (code: string, why: string) => ServerError): ServerError {
+  switch (refusal.code) {
+    case "revoked":
+      return authFailure(JoinErrorCode.AuthInvalid, refusal.message);
+    case "banned":
+      return new ServerError(ErrorCode.AUTH_FAILED, `${JoinErrorCode.AuthBanned}: ${refusal.message}`);
+    case "fingerprint_mismatch":
+      return new ServerError(ErrorCode.AUTH_FAILED, `${JoinErrorCode.AuthFingerprintMismatch}: ${refusal.message}`);
+  }
+}
