@@ -5,6 +5,7 @@
 import { randomUUID, randomInt } from "node:crypto";
 import { UsernameTakenError, type Store } from "../persistence/store.js";
 import type { AccountGuard, Refusal } from "./guard.js";
+import { skeleton } from "./names.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
 import type { FairQueue } from "./queue.js";
 import { fingerprintHash, type Tokens, type VerifiedClaims } from "./tokens.js";
@@ -13,15 +14,24 @@ export interface Session {
   token: string;
   userId: string;
   name: string;
+  /** Present, and true, on a guest's session (an extension of PROTOCOL §1). */
+  guest?: true;
 }
+
+/** Registered usernames may not start like this: it is how guests without a name are called. */
+const GUEST_PREFIX = skeleton("Guest");
 
 export type LoginResult =
   | { ok: true; session: Session }
   | { ok: false; reason: "invalid_credentials" }
   | { ok: false; reason: "locked"; retryAfterMs: number }
   | { ok: false; reason: "banned"; refusal: Refusal };
-export type RegisterResult = { ok: true; session: Session } | { ok: false; reason: "username_taken" };
-export type GuestResult = { ok: true; session: Session } | { ok: false; reason: "banned"; refusal: Refusal };
+export type RegisterResult =
+  { ok: true; session: Session } | { ok: false; reason: "username_taken" | "looks_taken" | "name_reserved" };
+export type GuestResult =
+  | { ok: true; session: Session }
+  | { ok: false; reason: "banned"; refusal: Refusal }
+  | { ok: false; reason: "name_reserved" };
 
 /** Who asks: the client's address (the password queue's key) and its device fingerprint, if sent. */
 export interface Caller {
@@ -55,23 +65,31 @@ export class Accounts {
     // A banned user's device gets no fresh guest while the ban lasts.
     const refusal = await this.guard.deviceBan(caller.fingerprint);
     if (refusal) return { ok: false, reason: "banned", refusal };
+    // A guest may not take, or look like, a registered username.
+    if (name !== undefined && (await this.store.findAccountBySkeleton(skeleton(name))))
+      return { ok: false, reason: "name_reserved" };
     const account = await this.store.createAccount({
       userId: randomUUID(),
       username: null,
       name: name ?? `Guest-${randomInt(1000, 10000)}`,
       passwordHash: null,
     });
-    return { ok: true, session: await this.session(account.userId, account.name, this.pin(caller)) };
+    const session = await this.session(account.userId, account.name, this.pin(caller));
+    return { ok: true, session: { ...session, guest: true } };
   }
 
   async register(username: string, password: string, caller: Caller): Promise<RegisterResult> {
+    const folded = skeleton(username);
+    if (folded.startsWith(GUEST_PREFIX)) return { ok: false, reason: "name_reserved" };
     if (await this.store.findAccountByUsername(username)) return { ok: false, reason: "username_taken" };
+    if (await this.store.findAccountBySkeleton(folded)) return { ok: false, reason: "looks_taken" };
     try {
       const account = await this.store.createAccount({
         userId: randomUUID(),
         username,
         name: username,
         passwordHash: await this.passwords.run(caller.ip, () => hashPassword(password)),
+        skeleton: folded,
       });
       return { ok: true, session: await this.session(account.userId, account.name, this.pin(caller)) };
     } catch (err) {

@@ -74,6 +74,13 @@ function authRateLimit(perMinute: number, shared: SharedState): express.RequestH
   };
 }
 
+function registerError(reason: "username_taken" | "looks_taken" | "name_reserved", username: string): HttpError {
+  if (reason === "name_reserved")
+    return new HttpError(409, HttpErrorCode.AuthNameReserved, `usernames may not start with "Guest"`);
+  const why = reason === "looks_taken" ? "looks like a username that exists" : "is taken";
+  return new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" ${why}`);
+}
+
 export function gameRoutes(services: Services): Router {
   const { store, tokens, profiles, content, events, config } = services;
   const accounts = new Accounts(store, tokens, services.guard, services.passwordQueue);
@@ -89,7 +96,9 @@ export function gameRoutes(services: Services): Router {
     route(async (req, res) => {
       const { name, fingerprint } = parse(GuestBody, req.body);
       const result = await accounts.guest(name, caller(req, fingerprint));
-      if (!result.ok) throw refusalError(result.refusal);
+      if (!result.ok && result.reason === "banned") throw refusalError(result.refusal);
+      if (!result.ok)
+        throw new HttpError(409, HttpErrorCode.AuthNameReserved, `the name "${name}" is, or looks like, a username`);
       res.status(201).json(result.session);
     }),
   );
@@ -98,7 +107,7 @@ export function gameRoutes(services: Services): Router {
     route(async (req, res) => {
       const { username, password, fingerprint } = parse(Credentials, req.body);
       const result = await accounts.register(username, password, caller(req, fingerprint)).catch(mapQueueFull);
-      if (!result.ok) throw new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" is taken`);
+      if (!result.ok) throw registerError(result.reason, username);
       res.status(201).json(result.session);
     }),
   );

@@ -16,6 +16,7 @@
 import { userInfo } from "node:os";
 import pg from "pg";
 import type { Logger } from "pino";
+import { skeletonSql } from "../auth/names.js";
 import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
 import {
   StaleProfileError,
@@ -96,6 +97,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       -- The live chain has one transaction per index; rolled-back ones are kept beside it.
       CREATE UNIQUE INDEX match_txs_live ON match_txs (match_id, idx) WHERE rolled_back_at IS NULL;`,
+  },
+  {
+    version: 6,
+    name: "username skeletons",
+    // Look-alike skeletons of usernames (src/auth/names.ts); the existing ones computed here.
+    sql: `
+      ALTER TABLE accounts ADD COLUMN skeleton text;
+      UPDATE accounts SET skeleton = ${skeletonSql("username")} WHERE username IS NOT NULL;
+      CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
   },
 ];
 
@@ -372,9 +382,9 @@ export class PostgresStore implements Store {
   async createAccount(account: NewAccount): Promise<Account> {
     try {
       const { rows } = await this.query<{ created_at: string }>(
-        `INSERT INTO accounts (user_id, username, name, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
-        [account.userId, account.username, account.name, account.passwordHash, Date.now()],
+        `INSERT INTO accounts (user_id, username, name, password_hash, created_at, skeleton)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at`,
+        [account.userId, account.username, account.name, account.passwordHash, Date.now(), account.skeleton ?? null],
       );
       return { ...account, createdAt: Number(rows[0].created_at) };
     } catch (err) {
@@ -382,6 +392,13 @@ export class PostgresStore implements Store {
         throw new UsernameTakenError(`username "${account.username}" is taken`);
       throw err;
     }
+  }
+
+  async findAccountBySkeleton(skeleton: string): Promise<Account | null> {
+    const { rows } = await this.idempotent<AccountRow>("SELECT * FROM accounts WHERE skeleton = $1 LIMIT 1", [
+      skeleton,
+    ]);
+    return rows[0] ? toAccount(rows[0]) : null;
   }
 
   async getAccount(userId: string): Promise<Account | null> {

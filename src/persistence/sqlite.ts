@@ -151,6 +151,10 @@ export class SqliteStore implements Store {
     return this.call("findAccountByUsername", username);
   }
 
+  findAccountBySkeleton(skeleton: string): Promise<Account | null> {
+    return this.call("findAccountBySkeleton", skeleton);
+  }
+
   loadProfile(userId: string): Promise<Profile | null> {
     return this.call("loadProfile", userId);
   }

@@ -48,6 +48,7 @@ export const HttpErrorCode = {
   AuthFingerprintMismatch: "auth/fingerprint_mismatch",
   AuthLocked: "auth/locked",
   AuthBusy: "auth/busy",
+  AuthNameReserved: "auth/name_reserved",
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
   ContentNotFound: "content/not_found",
