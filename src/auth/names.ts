@@ -58,7 +58,7 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 };
 
 /** What separates words in a display name; dropped from the skeleton. */
-const SEPARATORS = /[\s_.\-]/gu;
+const SEPARATORS = /[\s_.-]/gu;
 
 export function skeleton(name: string): string {
   const plain = name.normalize("NFKD").replace(/\p{M}/gu, "").normalize("NFKC").toLowerCase();
