@@ -5,6 +5,15 @@
  * cluster then. Both implementations keep the same semantics; test/accounts.test.ts runs both.
  */
 import type { Redis } from "ioredis";
+import { StoreUnavailableError } from "../persistence/store.js";
+
+/**
+ * Redis did not answer: the caller answers 503 `dependency/down` (HTTP) or refuses the join,
+ * rather than letting a check pass unchecked.
+ */
+export class SharedStateUnavailableError extends StoreUnavailableError {
+  override name = "SharedStateUnavailableError";
+}
 
 /** A token bucket's verdict: allowed, or refused until `retryAfterMs` has passed. */
 export interface Taken {
@@ -50,38 +59,49 @@ export class RedisShared implements SharedState {
     private readonly prefix = "realmgate:",
   ) {}
 
+  /** Every command failure reads as the dependency being down, whichever method ran it. */
+  private async answer<T>(command: Promise<T>): Promise<T> {
+    try {
+      return await command;
+    } catch (err) {
+      throw new SharedStateUnavailableError(`redis: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+
   get(key: string): Promise<string | null> {
-    return this.redis.get(this.prefix + key);
+    return this.answer(this.redis.get(this.prefix + key));
   }
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(this.prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    await this.answer(this.redis.set(this.prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs))));
   }
   async del(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+    await this.answer(this.redis.del(this.prefix + key));
   }
   async ttl(key: string): Promise<number> {
-    return Math.max(0, await this.redis.pttl(this.prefix + key));
+    return Math.max(0, await this.answer(this.redis.pttl(this.prefix + key)));
   }
   async count(key: string, windowMs: number): Promise<number> {
     const k = this.prefix + key;
-    const [[, n]] = (await this.redis.multi().incr(k).pexpire(k, windowMs, "NX").exec()) as [[null, number]];
-    return n;
+    const replies = await this.answer(this.redis.multi().incr(k).pexpire(k, windowMs, "NX").exec());
+    return Number(replies?.[0]?.[1]);
   }
   async take(key: string, intervalMs: number, burst: number, now: number): Promise<Taken> {
-    const wait = Number(await this.redis.eval(TAKE, 1, this.prefix + key, now, intervalMs, burst));
+    const wait = Number(await this.answer(this.redis.eval(TAKE, 1, this.prefix + key, now, intervalMs, burst)));
     return wait < 0 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: wait };
   }
   async push(key: string, value: string, max: number, ttlMs: number): Promise<void> {
     const k = this.prefix + key;
-    await this.redis
-      .multi()
-      .lpush(k, value)
-      .ltrim(k, 0, max - 1)
-      .pexpire(k, ttlMs)
-      .exec();
+    await this.answer(
+      this.redis
+        .multi()
+        .lpush(k, value)
+        .ltrim(k, 0, max - 1)
+        .pexpire(k, ttlMs)
+        .exec(),
+    );
   }
   list(key: string): Promise<string[]> {
-    return this.redis.lrange(this.prefix + key, 0, -1);
+    return this.answer(this.redis.lrange(this.prefix + key, 0, -1));
   }
 }
 

@@ -36,7 +36,7 @@ import type { Services } from "../services.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
-import { joinFingerprint, joinRefusal } from "./join-guard.js";
+import { admitted, joinFingerprint, joinRefusal } from "./join-guard.js";
 import { Pipeline } from "./pipeline.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { RoomTelemetry } from "./telemetry.js";
@@ -122,8 +122,6 @@ export class KindRoom extends Room<{ state: Schema }> {
         verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid,
         `the token is ${verdict.reason}; log in again`,
       );
-    const refusal = await services.guard.admit(verdict.claims, { fingerprint, ip: ctx?.ip, room: kind.name, world });
-    if (refusal) throw joinRefusal(refusal, authFailure);
     if (!parsed.success)
       throw new ServerError(
         ErrorCode.APPLICATION_ERROR,
@@ -141,6 +139,8 @@ export class KindRoom extends Room<{ state: Schema }> {
         `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`,
       );
     }
+    const refusal = await admitted(services, verdict.claims, { fingerprint, ip: ctx?.ip, room: kind.name, world });
+    if (refusal) throw joinRefusal(refusal, authFailure);
     Object.assign(options, parsed.data);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
     return { userId: verdict.claims.userId, name: verdict.claims.name };

@@ -4,6 +4,8 @@
  */
 import { ErrorCode, ServerError, type AuthContext } from "@colyseus/core";
 import type { Refusal } from "../auth/guard.js";
+import type { VerifiedClaims } from "../auth/tokens.js";
+import type { Services } from "../services.js";
 import { JoinErrorCode } from "../protocol/codes.js";
 
 /**
@@ -16,6 +18,23 @@ export function joinFingerprint(options: Record<string, unknown> | undefined, ct
   if (typeof option === "string") return option;
   const header = ctx?.headers?.get?.("x-device-fingerprint");
   return typeof header === "string" ? header : undefined;
+}
+
+/** The guard's verdict on a join (`AccountGuard.admit`); a guard that cannot answer (Redis down) refuses. */
+export async function admitted(
+  services: Services,
+  claims: VerifiedClaims,
+  seen: Parameters<Services["guard"]["admit"]>[1],
+): Promise<Refusal | undefined> {
+  try {
+    return await services.guard.admit(claims, seen);
+  } catch (err) {
+    services.log.warn({ err, userId: claims.userId }, "session checks unavailable; join refused");
+    throw new ServerError(
+      ErrorCode.APPLICATION_ERROR,
+      `${JoinErrorCode.PresenceUnavailable}: session checks are unavailable; try again shortly`,
+    );
+  }
 }
 
 /** The join error of a refusal; a revoked token reads as an invalid one (`authFailure` raises the signal). */
