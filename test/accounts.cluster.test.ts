@@ -169,5 +169,17 @@ if (!RedisServer.available()) {
       assert.equal(locked.status, 429);
       assert.equal(locked.body.error.code, "auth/locked");
     });
+
+    it("fails closed while Redis is down: Bearer routes answer 503 dependency/down (Redis killed and restarted)", async () => {
+      const user = await guestAt(a);
+      await redis.kill();
+      try {
+        const me = await call<Failure>(a, "GET", "/api/me", { token: user.token });
+        assert.equal(me.status, 503);
+        assert.equal(me.body.error.code, "dependency/down");
+      } finally {
+        await redis.start(); // the processes stop cleanly only with their Redis back
+      }
+    });
   });
 }
