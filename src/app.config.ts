@@ -8,6 +8,9 @@ import { defineServer, LocalDriver, LocalPresence, type Server } from "@colyseus
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import { createMatchSigner } from "./auth/match-key.js";
 import { Tokens } from "./auth/tokens.js";
+import { AccountGuard } from "./auth/guard.js";
+import { FairQueue } from "./auth/queue.js";
+import { MemoryShared, RedisShared } from "./cluster/shared.js";
 import { redactUrl, type Config } from "./config.js";
 import { loadContent } from "./content/index.js";
 import { policy } from "./content/policy.js";
@@ -80,6 +83,9 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     self: Trades.identity(cfg.publicAddress, cfg.port),
     fault: cfg.tradeFault,
   });
+  const security = new SecuritySignals(metrics, log.child({ component: "security" }));
+  const shared = redis ? new RedisShared(redis.client) : new MemoryShared();
+  const { passwordQueue, ...guardPolicy } = policy.accounts;
   return {
     config: cfg,
     log,
@@ -96,10 +102,13 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     trades,
     limits: new UserLimits(policy.userLimits, redis),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
+    shared,
+    guard: new AccountGuard(shared, security, metrics, guardPolicy, cfg.tokenTtlSec * 1000),
+    passwordQueue: new FairQueue(passwordQueue),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,
     metrics,
-    security: new SecuritySignals(metrics, log.child({ component: "security" })),
+    security,
   };
 }
 

@@ -6,6 +6,9 @@ import type { UserLimits } from "./cluster/limits.js";
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
 import type { MatchSigner } from "./auth/match-key.js";
 import type { Tokens } from "./auth/tokens.js";
+import type { AccountGuard } from "./auth/guard.js";
+import type { FairQueue } from "./auth/queue.js";
+import type { SharedState } from "./cluster/shared.js";
 import type { Config } from "./config.js";
 import type { Content } from "./content/index.js";
 import type { Logger } from "./log.js";
@@ -39,6 +42,12 @@ export interface Services {
   /** Per-user limits on room joins and creations (cluster-wide with Redis). */
   limits: UserLimits;
   tokens: Tokens;
+  /** Cluster-wide small state: Redis with TTLs, or this process's memory without Redis. */
+  shared: SharedState;
+  /** Revocations, bans, device pinning, failed logins (PROTOCOL §8). */
+  guard: AccountGuard;
+  /** Every scrypt run goes through it, fairly across addresses. */
+  passwordQueue: FairQueue;
   /** Signs match transactions (MATCH_SIGNING_KEY). */
   matchSigner: MatchSigner;
   content: Content;

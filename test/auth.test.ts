@@ -21,11 +21,18 @@ describe("auth: tokens", () => {
   const tokens = new Tokens(SECRET, 3600);
   const key = new TextEncoder().encode(SECRET);
 
-  it("signs and verifies HS256 tokens with the user's id and name", async () => {
+  it("signs and verifies HS256 tokens with the user's id and name, a unique jti and the expiry", async () => {
     const token = await tokens.sign({ userId: "u1", name: "Ann" });
     const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString()) as { alg: string };
     assert.equal(header.alg, "HS256");
-    assert.deepEqual(await tokens.verify(token), { ok: true, claims: { userId: "u1", name: "Ann" } });
+    const verdict = await tokens.verify(token);
+    assert.ok(verdict.ok);
+    const { jti, exp, ...claims } = verdict.claims;
+    assert.deepEqual(claims, { userId: "u1", name: "Ann" });
+    assert.match(jti, /^[0-9a-f-]{36}$/);
+    assert.ok(Math.abs(exp - (Date.now() / 1000 + 3600)) < 5);
+    const again = await tokens.verify(await tokens.sign({ userId: "u1", name: "Ann" }));
+    assert.ok(again.ok && again.claims.jti !== jti);
   });
 
   it("refuses expired tokens as expired", async () => {

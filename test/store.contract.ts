@@ -46,6 +46,14 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       assert.equal((await store.findAccountByUsername("ALICE"))?.username, "alice");
     });
 
+    it("finds registered accounts by their look-alike skeleton, never guests", async () => {
+      const { skeleton, ...created } = await store.createAccount({ ...account("d1ana"), skeleton: "dlana" });
+      assert.equal(skeleton, "dlana");
+      assert.deepEqual(await store.findAccountBySkeleton("dlana"), created);
+      await store.createAccount({ ...account(null), name: "dlana", skeleton: null });
+      assert.equal(await store.findAccountBySkeleton("other"), null);
+    });
+
     it("saves whole profiles with a version, and refuses stale writers", async () => {
       const a = await store.createAccount(account("carol"));
       assert.equal(await store.loadProfile(a.userId), null);

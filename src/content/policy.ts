@@ -135,6 +135,23 @@ export const policy = {
   /** Failed admin logins one address may make per window before it is locked out for the rest of it. */
   adminAuth: { failures: 10, windowMs: 60_000 },
 
+  /** Accounts and session security (PROTOCOL §8, src/auth/guard.ts, src/auth/queue.ts). */
+  accounts: {
+    /**
+     * scrypt runs (128 MiB, ~0.5 s each): at most `concurrency` at once, `maxQueued` waiting, and
+     * `maxPerKey` running or waiting for one address; waiting ones are served round-robin by address.
+     */
+    passwordQueue: { concurrency: 2, maxQueued: 32, maxPerKey: 3 },
+    /** Failed logins of one account within the window lock it for the rest of the window. */
+    loginFailures: 5,
+    loginWindowMs: 15 * 60_000,
+    /** Security signals kept per user for GET /api/admin/users/:userId. */
+    signalsKept: 20,
+    signalsTtlMs: 24 * 3600_000,
+    /** The longest ban: a year. */
+    banMaxMinutes: 525_600,
+  },
+
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
 } as const;

@@ -14,6 +14,11 @@ export interface Account {
   name: string;
   /** `scrypt$...` string; absent for guests. */
   passwordHash: string | null;
+  /**
+   * The look-alike skeleton of the username (src/auth/names.ts), stored to find names that only
+   * look like it; absent for guests. Written on creation, not read back into `Account`.
+   */
+  skeleton?: string | null;
   createdAt: number;
 }
 

@@ -9,7 +9,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: HttpErrorCode,
     message: string,
-    /** For a 429: whole seconds until a retry can succeed (sent as `Retry-After`). */
+    /** For a 429 or 503: whole seconds until a retry can succeed (sent as `Retry-After`). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -28,8 +28,9 @@ export const notFound: RequestHandler = (req, _res, next) =>
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof HttpError) {
-      // Every 429 says when to come back.
-      if (err.status === 429) res.set("Retry-After", String(Math.max(1, Math.ceil(err.retryAfterSeconds ?? 1))));
+      // Every 429 says when to come back, and so does a 503 that knows.
+      if (err.status === 429 || err.retryAfterSeconds !== undefined)
+        res.set("Retry-After", String(Math.max(1, Math.ceil(err.retryAfterSeconds ?? 1))));
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;
     }

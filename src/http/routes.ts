@@ -10,7 +10,7 @@ import { Accounts } from "../auth/accounts.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import { newProfile, START_RATING } from "../domain/profile.js";
 import { progressOf } from "../domain/social.js";
-import { fullBucket, take, type Bucket, type RateSpec } from "../validators/rateLimit.js";
+import type { SharedState } from "../cluster/shared.js";
 import { describeIssue } from "../validators/messages.js";
 import { visibleTo, type EventViewer } from "../rules/visibility.js";
 import type { Services } from "../services.js";
@@ -19,6 +19,7 @@ import { isAdmin, requireAdmin } from "./admin.js";
 import { matchRoutes } from "./matches.js";
 import { tradeRoutes } from "./trades.js";
 import { socialRoutes } from "./social.js";
+import { addTokenRoutes, adminUserRoutes, Fingerprint, mapQueueFull, refusalError, userAuth } from "./accounts.js";
 import { HttpError, route } from "./errors.js";
 
 const DisplayName = z
@@ -30,9 +31,13 @@ const DisplayName = z
 const Username = z.string().regex(/^[A-Za-z0-9_]{3,20}$/, "must be 3-20 characters of A-Z, a-z, 0-9 and _");
 const Password = z.string().min(8, "must be at least 8 characters").max(200);
 
-const GuestBody = z.object({ name: DisplayName.optional() });
-const Credentials = z.object({ username: Username, password: Password });
-const LoginBody = z.object({ username: z.string().max(100), password: z.string().max(200) });
+const GuestBody = z.object({ name: DisplayName.optional(), fingerprint: Fingerprint.optional() });
+const Credentials = z.object({ username: Username, password: Password, fingerprint: Fingerprint.optional() });
+const LoginBody = z.object({
+  username: z.string().max(100),
+  password: z.string().max(200),
+  fingerprint: Fingerprint.optional(),
+});
 const InstancesQuery = z.object({
   room: z.enum(["world", "dungeon", "match"]).default("world"),
   world: z.string().max(64).optional(),
@@ -50,61 +55,81 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-/** Per-address token buckets for the auth routes (brute force and account spam). */
-function authRateLimit(perMinute: number): express.RequestHandler {
+/**
+ * Per-address token buckets for the auth routes (brute force and account spam): `perMinute` at
+ * once, refilled evenly. In `SharedState`, so cluster-wide with Redis and per process without it.
+ */
+function authRateLimit(perMinute: number, shared: SharedState): express.RequestHandler {
   if (perMinute === 0) return (_req, _res, next) => next();
-  const spec: RateSpec = { perSecond: perMinute / 60, burst: perMinute };
-  const buckets = new Map<string, Bucket>();
+  const intervalMs = 60_000 / perMinute;
   return (req, _res, next) => {
-    const now = Date.now();
-    const key = req.ip ?? "unknown";
-    const result = take(buckets.get(key) ?? fullBucket(spec, now), spec, now);
-    buckets.set(key, result.bucket);
-    // Forget addresses whose bucket has refilled, so the map stays small.
-    if (buckets.size > 10_000) for (const [k, b] of buckets) if (now - b.updatedAt > 60_000) buckets.delete(k);
-    if (result.allowed) return next();
-    const retryAfterSeconds = Math.ceil((1 - result.bucket.tokens) / spec.perSecond);
-    next(
-      new HttpError(
-        429,
-        HttpErrorCode.RateLimited,
-        `too many attempts; try again in ${retryAfterSeconds} s`,
-        retryAfterSeconds,
-      ),
-    );
+    shared.take(`rate:auth:${req.ip ?? "unknown"}`, intervalMs, perMinute, Date.now()).then((result) => {
+      if (result.allowed) return next();
+      const retryAfterSeconds = Math.ceil(result.retryAfterMs / 1000);
+      next(
+        new HttpError(
+          429,
+          HttpErrorCode.RateLimited,
+          `too many attempts; try again in ${retryAfterSeconds} s`,
+          retryAfterSeconds,
+        ),
+      );
+    }, next);
   };
+}
+
+function registerError(reason: "username_taken" | "looks_taken" | "name_reserved", username: string): HttpError {
+  if (reason === "name_reserved")
+    return new HttpError(409, HttpErrorCode.AuthNameReserved, `usernames may not start with "Guest"`);
+  const why = reason === "looks_taken" ? "looks like a username that exists" : "is taken";
+  return new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" ${why}`);
 }
 
 export function gameRoutes(services: Services): Router {
   const { store, tokens, profiles, content, events, config } = services;
-  const accounts = new Accounts(store, tokens);
+  const accounts = new Accounts(store, tokens, services.guard, services.passwordQueue);
+  const caller = (req: Request, fingerprint?: string) => ({ ip: req.ip ?? "unknown", fingerprint });
   const firstWorld = [...content.worlds.values()][0].template;
   const router = express.Router();
   router.use(express.json({ limit: "16kb" }));
 
   const auth = express.Router();
-  auth.use(authRateLimit(services.config.authRatePerMin));
+  auth.use(authRateLimit(services.config.authRatePerMin, services.shared));
   auth.post(
     "/guest",
     route(async (req, res) => {
-      const { name } = parse(GuestBody, req.body);
-      res.status(201).json(await accounts.guest(name));
+      const { name, fingerprint } = parse(GuestBody, req.body);
+      const result = await accounts.guest(name, caller(req, fingerprint));
+      if (!result.ok && result.reason === "banned") throw refusalError(result.refusal);
+      if (!result.ok)
+        throw new HttpError(409, HttpErrorCode.AuthNameReserved, `the name "${name}" is, or looks like, a username`);
+      res.status(201).json(result.session);
     }),
   );
   auth.post(
     "/register",
     route(async (req, res) => {
-      const { username, password } = parse(Credentials, req.body);
-      const result = await accounts.register(username, password);
-      if (!result.ok) throw new HttpError(409, HttpErrorCode.AuthUsernameTaken, `the username "${username}" is taken`);
+      const { username, password, fingerprint } = parse(Credentials, req.body);
+      const result = await accounts.register(username, password, caller(req, fingerprint)).catch(mapQueueFull);
+      if (!result.ok) throw registerError(result.reason, username);
       res.status(201).json(result.session);
     }),
   );
   auth.post(
     "/login",
     route(async (req, res) => {
-      const { username, password } = parse(LoginBody, req.body);
-      const result = await accounts.login(username, password);
+      const { username, password, fingerprint } = parse(LoginBody, req.body);
+      const result = await accounts.login(username, password, caller(req, fingerprint)).catch(mapQueueFull);
+      if (!result.ok && result.reason === "banned") throw refusalError(result.refusal);
+      if (!result.ok && result.reason === "locked") {
+        const seconds = Math.ceil(result.retryAfterMs / 1000);
+        throw new HttpError(
+          429,
+          HttpErrorCode.AuthLocked,
+          `too many failed logins for this account; try again in ${seconds} s`,
+          seconds,
+        );
+      }
       if (!result.ok) {
         services.security.signal("auth_failure", { room: "http", world: "-", ip: req.ip });
         throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
@@ -114,15 +139,10 @@ export function gameRoutes(services: Services): Router {
   );
   router.use("/auth", auth);
 
-  const requireUser = async (req: Request) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
-    if (!token)
-      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
-    const verdict = await tokens.verify(token);
-    if (!verdict.ok)
-      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
-    return verdict.claims;
-  };
+  // Revocation, bans and device pinning (PROTOCOL §8) are checked on every player route.
+  const requireUser = userAuth(services);
+  addTokenRoutes(auth, services, accounts, requireUser);
+  router.use(adminUserRoutes(services));
 
   router.get(
     "/api/me",

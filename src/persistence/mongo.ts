@@ -43,6 +43,8 @@ interface AccountDoc {
   name: string;
   passwordHash: string | null;
   createdAt: number;
+  /** The username's look-alike skeleton (src/auth/names.ts), indexed; null for guests. */
+  skeleton?: string | null;
 }
 
 interface ProfileDoc extends Omit<Profile, "userId"> {
@@ -66,9 +68,11 @@ const accountSchema = new Schema<AccountDoc>(
     name: { type: String, required: true },
     passwordHash: { type: String, default: null },
     createdAt: { type: Number, required: true },
+    skeleton: { type: String, default: null },
   },
   { versionKey: false },
 );
+accountSchema.index({ skeleton: 1 }, { partialFilterExpression: { skeleton: { $type: "string" } } });
 // Unique among registered accounts; guests (null) may be many.
 accountSchema.index(
   { usernameKey: 1 },
@@ -204,6 +208,21 @@ export class MongoStore implements Store {
       ...TRADE_INDEXES.map((index) => conn.collection("trades").createIndex(index)),
       store.social.syncIndexes(),
     ]);
+    // Accounts registered before skeletons were stored get theirs (the same steps as skeletonSql).
+    const replace = (input: unknown, find: string, replacement: string) => ({
+      $replaceAll: { input, find, replacement },
+    });
+    await store.accounts.updateMany({ usernameKey: { $type: "string" }, skeleton: null }, [
+      {
+        $set: {
+          skeleton: replace(
+            replace(replace(replace(replace("$usernameKey", "0", "o"), "1", "l"), "i", "l"), "_", ""),
+            "rn",
+            "m",
+          ),
+        },
+      },
+    ]);
     return store;
   }
 
@@ -257,6 +276,7 @@ export class MongoStore implements Store {
           name: account.name,
           passwordHash: account.passwordHash,
           createdAt,
+          skeleton: account.skeleton ?? null,
         });
       } catch (err) {
         if (
@@ -281,6 +301,10 @@ export class MongoStore implements Store {
         createdAt: doc.createdAt,
       }
     );
+  }
+
+  async findAccountBySkeleton(skeleton: string): Promise<Account | null> {
+    return guard(async () => this.toAccount(await this.accounts.findOne({ skeleton }).lean<AccountDoc>()));
   }
 
   async getAccount(userId: string): Promise<Account | null> {

@@ -21,6 +21,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { PgSocial, SOCIAL_MIGRATION } from "./postgres-social.js";
 import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
+import { skeletonSql } from "../auth/names.js";
 import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
 import {
   StaleProfileError,
@@ -104,6 +105,15 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 4, name: "trades", sql: TRADE_MIGRATION },
   SOCIAL_MIGRATION,
+  {
+    version: 6,
+    name: "username skeletons",
+    // Look-alike skeletons of usernames (src/auth/names.ts); the existing ones computed here.
+    sql: `
+      ALTER TABLE accounts ADD COLUMN skeleton text;
+      UPDATE accounts SET skeleton = ${skeletonSql("username")} WHERE username IS NOT NULL;
+      CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
+  },
 ];
 
 export interface PostgresOptions {
@@ -380,9 +390,9 @@ export class PostgresStore implements Store {
   async createAccount(account: NewAccount): Promise<Account> {
     try {
       const { rows } = await this.query<{ created_at: string }>(
-        `INSERT INTO accounts (user_id, username, name, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
-        [account.userId, account.username, account.name, account.passwordHash, Date.now()],
+        `INSERT INTO accounts (user_id, username, name, password_hash, created_at, skeleton)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at`,
+        [account.userId, account.username, account.name, account.passwordHash, Date.now(), account.skeleton ?? null],
       );
       return { ...account, createdAt: Number(rows[0].created_at) };
     } catch (err) {
@@ -390,6 +400,13 @@ export class PostgresStore implements Store {
         throw new UsernameTakenError(`username "${account.username}" is taken`);
       throw err;
     }
+  }
+
+  async findAccountBySkeleton(skeleton: string): Promise<Account | null> {
+    const { rows } = await this.idempotent<AccountRow>("SELECT * FROM accounts WHERE skeleton = $1 LIMIT 1", [
+      skeleton,
+    ]);
+    return rows[0] ? toAccount(rows[0]) : null;
   }
 
   async getAccount(userId: string): Promise<Account | null> {

@@ -153,6 +153,10 @@ export class SqliteStore implements Store, TradeStore {
     return this.call("findAccountByUsername", username);
   }
 
+  findAccountBySkeleton(skeleton: string): Promise<Account | null> {
+    return this.call("findAccountBySkeleton", skeleton);
+  }
+
   loadProfile(userId: string): Promise<Profile | null> {
     return this.call("loadProfile", userId);
   }

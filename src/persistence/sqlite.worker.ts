@@ -11,6 +11,7 @@ import { basename, dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
+import { skeletonSql } from "../auth/names.js";
 import * as matches from "./sqlite-matches.js";
 import * as trades from "./sqlite-trades.js";
 import { SOCIAL_MIGRATION, SOCIAL_OPS, type SocialOp } from "./sqlite-social.js";
@@ -24,6 +25,7 @@ export type Op =
   | "createAccount"
   | "getAccount"
   | "findAccountByUsername"
+  | "findAccountBySkeleton"
   | "loadProfile"
   | "saveProfiles"
   | "appendEvents"
@@ -91,6 +93,10 @@ const MIGRATIONS = [
   matches.MATCH_MIGRATION,
   trades.TRADE_MIGRATION,
   SOCIAL_MIGRATION,
+  // Look-alike skeletons of usernames (src/auth/names.ts); the existing ones computed here.
+  `ALTER TABLE accounts ADD COLUMN skeleton TEXT;
+   UPDATE accounts SET skeleton = ${skeletonSql("username")} WHERE username IS NOT NULL;
+   CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
 ];
 
 interface AccountRow {
@@ -195,13 +201,21 @@ class Connection {
     const createdAt = Date.now();
     try {
       this.conn
-        .prepare("INSERT INTO accounts (user_id, username, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-        .run(account.userId, account.username, account.name, account.passwordHash, createdAt);
+        .prepare(
+          "INSERT INTO accounts (user_id, username, name, password_hash, created_at, skeleton) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .run(account.userId, account.username, account.name, account.passwordHash, createdAt, account.skeleton ?? null);
     } catch (err) {
       if (isUniqueViolation(err, "accounts.username")) throw new Taken(`username "${account.username}" is taken`);
       throw err;
     }
     return { ...account, createdAt };
+  }
+
+  findAccountBySkeleton(skeleton: string): Account | null {
+    const row = this.conn.prepare("SELECT * FROM accounts WHERE skeleton = ? LIMIT 1").get(skeleton) as
+      AccountRow | undefined;
+    return row ? toAccount(row) : null;
   }
 
   getAccount(userId: string): Account | null {
@@ -333,6 +347,8 @@ class Connection {
           return { ok: true, value: this.getAccount(args[0]) };
         case "findAccountByUsername":
           return { ok: true, value: this.findAccountByUsername(args[0]) };
+        case "findAccountBySkeleton":
+          return { ok: true, value: this.findAccountBySkeleton(args[0]) };
         case "loadProfile":
           return { ok: true, value: this.loadProfile(args[0]) };
         case "saveProfiles":

@@ -50,6 +50,8 @@ export interface Store extends SocialStore {
   createAccount(account: NewAccount): Promise<Account>;
   getAccount(userId: string): Promise<Account | null>;
   findAccountByUsername(username: string): Promise<Account | null>;
+  /** A registered account whose username has this look-alike skeleton (src/auth/names.ts), if any. */
+  findAccountBySkeleton(skeleton: string): Promise<Account | null>;
   loadProfile(userId: string): Promise<Profile | null>;
   /**
    * Writes the whole profile in one conditional single-document update: it lands only if the

@@ -52,6 +52,11 @@ export const HttpErrorCode = {
   Forbidden: "auth/forbidden",
   AuthInvalidCredentials: "auth/invalid_credentials",
   AuthUsernameTaken: "auth/username_taken",
+  AuthBanned: "auth/banned",
+  AuthFingerprintMismatch: "auth/fingerprint_mismatch",
+  AuthLocked: "auth/locked",
+  AuthBusy: "auth/busy",
+  AuthNameReserved: "auth/name_reserved",
   NotFound: "http/not_found",
   TooLarge: "http/too_large",
   /** 429 at the socket: the address holds `MAX_CONNECTIONS_PER_ADDRESS` connections already. */
@@ -74,6 +79,8 @@ export const JoinErrorCode = {
   AuthMissing: "auth/missing_token",
   AuthInvalid: "auth/invalid_token",
   AuthExpired: "auth/expired_token",
+  AuthBanned: "auth/banned",
+  AuthFingerprintMismatch: "auth/fingerprint_mismatch",
   InputInvalid: "input/invalid",
   StoreUnavailable: "store/unavailable",
   PresenceUnavailable: "presence/unavailable",
@@ -96,6 +103,8 @@ export const CloseCodes = {
   Flooding: 4102,
   /** The client kept sending malformed payloads. */
   MalformedInput: 4103,
+  /** An admin banned the user (PROTOCOL §8). */
+  Banned: 4104,
 } as const;
 
 /** The reason codes that open the close reason of those connections (and of a portal's old one, closed with 4000). */
@@ -106,5 +115,6 @@ export const CloseReason = {
   /** With 4103 too: a payload msgpack could not decode (Colyseus's own 4002, mapped). */
   Undecodable: "input/undecodable",
   TravelDeparted: "travel/departed",
+  Banned: "auth/banned",
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

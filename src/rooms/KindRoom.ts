@@ -15,6 +15,7 @@ import {
   matchMaker,
   Room,
   ServerError,
+  type AuthContext,
   type Client,
   type Delayed,
   type RoomException,
@@ -42,6 +43,7 @@ import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
 import { chargeJoin } from "./join-limits.js";
 import { mapDecodeFailures } from "./undecodable.js";
+import { admitted, joinFingerprint, joinRefusal } from "./join-guard.js";
 import { Pipeline } from "./pipeline.js";
 import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
@@ -110,8 +112,10 @@ export class KindRoom extends Room<{ state: Schema }> {
     kind: AnyKind,
     token: string | undefined,
     options: Record<string, unknown>,
-    context?: unknown,
+    ctx?: AuthContext,
   ): Promise<AuthData> {
+    // The device fingerprint (PROTOCOL §8) is checked here and travels no further.
+    const fingerprint = joinFingerprint(options, ctx);
     const parsed = kind.joinOptions(services.content).safeParse(options ?? {});
     const world = parsed.success ? kind.label(parsed.data) : "-";
     const authFailure = (code: string, why: string) => {
@@ -146,10 +150,12 @@ export class KindRoom extends Room<{ state: Schema }> {
         `${JoinErrorCode.StoreUnavailable}: saves are failing and too many wait to be written; try again shortly`,
       );
     }
+    const refusal = await admitted(services, verdict.claims, { fingerprint, ip: ctx?.ip, room: kind.name, world });
+    if (refusal) throw joinRefusal(refusal, authFailure);
     Object.assign(options, parsed.data);
-    await chargeJoin(services, kind, verdict.claims.userId, options, context);
+    await chargeJoin(services, kind, verdict.claims.userId, options, ctx);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
-    return verdict.claims;
+    return { userId: verdict.claims.userId, name: verdict.claims.name };
   }
 
   /**

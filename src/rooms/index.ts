@@ -1,4 +1,4 @@
-import { defineRoom } from "@colyseus/core";
+import { defineRoom, type AuthContext } from "@colyseus/core";
 import type { AnyKind } from "../engine/kind.js";
 import { dungeonKind } from "../kinds/dungeon.js";
 import { matchKind } from "../kinds/match.js";
@@ -18,8 +18,8 @@ export function defineRooms(services: Services) {
   return Object.fromEntries(
     KINDS.map((kind) => {
       const Room = class extends KindRoom {
-        static override onAuth(token: string, options: Record<string, unknown>, context: unknown): Promise<AuthData> {
-          return KindRoom.authenticate(services, kind, token, options, context);
+        static override onAuth(token: string, options: Record<string, unknown>, ctx: AuthContext): Promise<AuthData> {
+          return KindRoom.authenticate(services, kind, token, options, ctx);
         }
       };
       Object.defineProperty(Room, "name", { value: `${kind.name}Room` });

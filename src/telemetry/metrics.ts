@@ -98,8 +98,30 @@ export class Metrics {
   });
   readonly security = new Counter({
     name: "realmgate_security_signals_total",
-    help: "Suspicious activity: auth_failure, invalid_action, rate_limited, stale_seq, flood_disconnect, malformed_disconnect",
+    help: "Suspicious activity: auth_failure, invalid_action, rate_limited, stale_seq, flood_disconnect, malformed_disconnect, fingerprint_mismatch, address_change",
     labelNames: ["signal", "room", "world"],
+    registers: [this.registry],
+  });
+  readonly bans = new Counter({
+    name: "realmgate_bans_total",
+    help: "Bans set (action=ban) and lifted (action=lift) by admins",
+    labelNames: ["action"],
+    registers: [this.registry],
+  });
+  readonly bannedRefusals = new Counter({
+    name: "realmgate_banned_refusals_total",
+    help: "Requests and joins of banned users refused with auth/banned, by where (login, guest, http, or the room kind)",
+    labelNames: ["where"],
+    registers: [this.registry],
+  });
+  readonly bannedClosed = new Counter({
+    name: "realmgate_banned_connections_closed_total",
+    help: "Connections closed with 4104 auth/banned when their user was banned",
+    registers: [this.registry],
+  });
+  readonly revocations = new Counter({
+    name: "realmgate_token_revocations_total",
+    help: "Tokens revoked by POST /auth/logout",
     registers: [this.registry],
   });
 
