@@ -28,6 +28,8 @@ import { defineRooms, KINDS } from "./rooms/index.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { SecuritySignals } from "./telemetry/security.js";
 import { adminRoutes } from "./http/admin.js";
+import { sessionRoutes } from "./http/sessions.js";
+import { HttpSessions } from "./sessions/hub.js";
 import type { Services } from "./services.js";
 
 /** How long a stopping server keeps trying to write to the store before it spills the rest to disk. */
@@ -79,6 +81,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
       KINDS.map((kind) => kind.name),
       log.child({ component: "users" }),
     ),
+    sessions: new HttpSessions(cfg, presence, log.child({ component: "sessions" })),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     matchSigner: createMatchSigner(cfg.matchSigningKey),
     content,
@@ -111,6 +114,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       app.set("trust proxy", "loopback");
       app.disable("x-powered-by");
       app.use(adminRoutes(services));
+      app.use(sessionRoutes(services));
       app.use(gameRoutes(services));
       app.use(playPage()); // the browser client, built into dist/web/
       app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
@@ -120,7 +124,9 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       profiles.start();
       events.start();
       storeHealth.start();
+      services.sessions.start();
       server.onShutdown(async () => {
+        services.sessions.stop();
         profiles.stop();
         events.stop();
         storeHealth.stop();

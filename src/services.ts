@@ -15,6 +15,7 @@ import type { ProfileCache } from "./persistence/profiles.js";
 import type { Store } from "./persistence/store.js";
 import type { Metrics } from "./telemetry/metrics.js";
 import type { SecuritySignals } from "./telemetry/security.js";
+import type { HttpSessions } from "./sessions/hub.js";
 
 /** The outside world as rooms and routes see it; built once in app.config.ts. */
 export interface Services {
@@ -34,6 +35,8 @@ export interface Services {
   sequences: Sequences;
   /** Where users sit across the cluster, and delivery to their seats (offers, whispers, bans). */
   users: Users;
+  /** HTTP sessions (PROTOCOL §6) held on this process. */
+  sessions: HttpSessions;
   tokens: Tokens;
   /** Signs match transactions (MATCH_SIGNING_KEY). */
   matchSigner: MatchSigner;

@@ -40,7 +40,7 @@ const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw new HttpError(400, HttpErrorCode.InputInvalid, describeIssue(parsed.error));
   return parsed.data;
@@ -68,6 +68,19 @@ function authRateLimit(perMinute: number): express.RequestHandler {
         retryAfterSeconds,
       ),
     );
+  };
+}
+
+/** The user of the request's `Authorization: Bearer <token>`; a 401 without a valid one. */
+export function bearerUser(tokens: Services["tokens"]) {
+  return async (req: Request) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+    if (!token)
+      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
+    const verdict = await tokens.verify(token);
+    if (!verdict.ok)
+      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
+    return { ...verdict.claims, token };
   };
 }
 
@@ -110,15 +123,7 @@ export function gameRoutes(services: Services): Router {
   );
   router.use("/auth", auth);
 
-  const requireUser = async (req: Request) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
-    if (!token)
-      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
-    const verdict = await tokens.verify(token);
-    if (!verdict.ok)
-      throw new HttpError(401, HttpErrorCode.AuthUnauthorized, `the token is ${verdict.reason}; log in again`);
-    return verdict.claims;
-  };
+  const requireUser = bearerUser(tokens);
 
   router.get(
     "/api/me",

@@ -32,6 +32,7 @@ import type { ReplayHeader } from "../engine/replay.js";
 import type { Logger } from "../log.js";
 import { CloseCodes, CloseReason, JoinErrorCode, RejectCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
+import type { SessionCall, SessionResult } from "../sessions/hub.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
@@ -452,6 +453,19 @@ export class KindRoom extends Room<{ state: Schema }> {
     if (!seat || seat.ended || seat.departing || seat.reconnection) return false;
     seat.client.send(type, message);
     return true;
+  }
+
+  /** A call on one of this room's HTTP sessions (src/sessions), routed here from any process. */
+  sessionCall(call: SessionCall): Promise<SessionResult> {
+    return this.run().services.sessions.local(this, call);
+  }
+
+  /** The seat whose connection holds `token` (connected, or waiting for its reconnection). */
+  seatOfToken(token: string): { sessionId: string; userId: string } | undefined {
+    for (const seat of this.run().seats.values())
+      if (!seat.ended && seat.client.reconnectionToken === token)
+        return { sessionId: seat.sessionId, userId: seat.userId };
+    return undefined;
   }
 
   /**

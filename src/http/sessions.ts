@@ -1,0 +1,132 @@
+/**
+ * PROTOCOL §6: sessions over HTTP. The routes check the Bearer token and the shapes, join through
+ * the matchmaker (the rooms' own onAuth and seat rules), and hand each call to the process that
+ * holds the session's room (src/sessions/hub.ts). The game itself runs in the room, unchanged.
+ */
+import { matchMaker } from "@colyseus/core";
+import express, { type Response, type Router } from "express";
+import { z } from "zod";
+import { policy } from "../content/policy.js";
+import { HttpErrorCode } from "../protocol/codes.js";
+import type { Services } from "../services.js";
+import { joinFailure, type SessionResult } from "../sessions/hub.js";
+import { HttpError, route } from "./errors.js";
+import { bearerUser, parse } from "./routes.js";
+
+const OpenBody = z.object({
+  room: z.enum(["world", "dungeon", "match"]),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+const ResumeBody = z.object({ reconnectionToken: z.string().regex(/^[\w-]+:[\w-]+$/, "must be roomId:token") });
+const Messages = z
+  .array(z.object({ type: z.string().min(1).max(64), payload: z.unknown() }))
+  .min(1)
+  .max(policy.sessions.maxMessagesPerPost);
+const PollQuery = z.object({
+  cursor: z.coerce.number().int().min(0).default(0),
+  wait: z.coerce.number().int().min(0).default(0),
+});
+const SessionId = z.string().regex(/^[\w-]{1,64}$/, "is not a session id");
+
+function answer(res: Response, result: SessionResult): void {
+  if (!result.ok) {
+    res.status(result.status).json({ error: { code: result.code, message: result.message } });
+    return;
+  }
+  if (result.body === undefined) res.status(result.status).end();
+  else res.status(result.status).json(result.body);
+}
+
+export function sessionRoutes(services: Services): Router {
+  const { sessions } = services;
+  const requireUser = bearerUser(services.tokens);
+  const router = express.Router();
+  router.use("/api/sessions", express.json({ limit: policy.http.maxBodyBytes }));
+
+  const limit = (userId: string) => {
+    if (!sessions.allowCreation(userId))
+      throw new HttpError(
+        429,
+        HttpErrorCode.RateLimited,
+        "too many sessions opened by this user; try again shortly",
+        Math.ceil(1 / policy.sessions.create.perSecond),
+      );
+  };
+
+  router.post(
+    "/api/sessions",
+    route(async (req, res) => {
+      const user = await requireUser(req);
+      const { room, options } = parse(OpenBody, req.body);
+      limit(user.userId);
+      // The same matchmaking as a WebSocket join: the kind's onAuth, its filters, its seat rules.
+      let reservation: Awaited<ReturnType<typeof matchMaker.joinOrCreate>>;
+      try {
+        reservation = await matchMaker.joinOrCreate(room, options, {
+          token: user.token,
+          ip: req.ip,
+          headers: new Headers(),
+        });
+      } catch (err) {
+        return answer(res, joinFailure(err));
+      }
+      answer(
+        res,
+        await sessions.route(reservation.roomId, {
+          op: "open",
+          sessionId: reservation.sessionId,
+          userId: user.userId,
+        }),
+      );
+    }),
+  );
+
+  router.post(
+    "/api/sessions/resume",
+    route(async (req, res) => {
+      const user = await requireUser(req);
+      const { reconnectionToken } = parse(ResumeBody, req.body);
+      limit(user.userId);
+      const roomId = reconnectionToken.slice(0, reconnectionToken.indexOf(":"));
+      answer(res, await sessions.route(roomId, { op: "resume", token: reconnectionToken, userId: user.userId }));
+    }),
+  );
+
+  router.post(
+    "/api/sessions/:sessionId/messages",
+    route(async (req, res) => {
+      const { userId } = await requireUser(req);
+      const sessionId = parse(SessionId, req.params.sessionId);
+      const messages = parse(Messages, req.body);
+      answer(res, await sessions.call({ op: "send", sessionId, userId, messages }));
+    }),
+  );
+
+  router.get(
+    "/api/sessions/:sessionId/poll",
+    route(async (req, res) => {
+      const { userId } = await requireUser(req);
+      const sessionId = parse(SessionId, req.params.sessionId);
+      const { cursor, wait } = parse(PollQuery, req.query);
+      const result = await sessions.call({
+        op: "poll",
+        sessionId,
+        userId,
+        cursor,
+        wait: Math.min(wait, policy.sessions.maxWaitMs),
+      });
+      answer(res, result);
+    }),
+  );
+
+  router.delete(
+    "/api/sessions/:sessionId",
+    route(async (req, res) => {
+      const { userId } = await requireUser(req);
+      const sessionId = parse(SessionId, req.params.sessionId);
+      answer(res, await sessions.call({ op: "leave", sessionId, userId }));
+    }),
+  );
+
+  return router;
+}
