@@ -34,7 +34,10 @@ export class HttpError extends Error {
 export async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -62,7 +65,11 @@ export class HttpPlayer<S = unknown> {
   ) {}
 
   static async open<S>(base: string, token: string, room: string, options: object = {}): Promise<HttpPlayer<S>> {
-    return new HttpPlayer<S>(base, token, await call<SessionInfo>(base, token, "POST", "/api/sessions", { room, options }));
+    return new HttpPlayer<S>(
+      base,
+      token,
+      await call<SessionInfo>(base, token, "POST", "/api/sessions", { room, options }),
+    );
   }
 
   static async resume<S>(base: string, token: string, reconnectionToken: string, seq = 0): Promise<HttpPlayer<S>> {
@@ -119,7 +126,7 @@ export class HttpPlayer<S = unknown> {
     const deadline = performance.now() + ms;
     while (!predicate()) {
       if (performance.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-      await this.poll(Math.max(0, Math.min(1000, deadline - performance.now())));
+      await this.poll(Math.round(Math.max(0, Math.min(1000, deadline - performance.now()))));
     }
   }
 
@@ -145,9 +152,8 @@ export class HttpPlayer<S = unknown> {
     const [seq] = await this.send({ type, payload });
     let found: Reject | undefined;
     await this.until(() => {
-      found = this.received
-        .slice(from)
-        .find((m) => m.type === "reject" && (m.payload as Reject).seq === seq)?.payload as Reject | undefined;
+      found = this.received.slice(from).find((m) => m.type === "reject" && (m.payload as Reject).seq === seq)
+        ?.payload as Reject | undefined;
       return found !== undefined;
     });
     return found!;

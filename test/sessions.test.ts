@@ -4,6 +4,7 @@
  * player of the same kind of seat sees.
  */
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import type { Reject, WorldState, WorldWelcome } from "../client/index.js";
 import { newProfile } from "../src/domain/profile.js";
 import { Bot, guest, isAt, sdk, startApp, until, type TestApp } from "./helpers.js";
@@ -91,7 +92,12 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
     // The HTTP player moves itself; the WebSocket player sees it move.
     await walkTo(player, welcome.speed, 1000, 520);
     assert.ok(isAt(player.state!.players[player.sessionId], { x: 1000, y: 520 }));
-    assert.ok(isAt(app.colyseus.getRoomById<WorldState>(player.info.roomId).state.players.get(player.sessionId)!, { x: 1000, y: 520 }));
+    assert.ok(
+      isAt(app.colyseus.getRoomById<WorldState>(player.info.roomId).state.players.get(player.sessionId)!, {
+        x: 1000,
+        y: 520,
+      }),
+    );
 
     // Chat goes to the room and comes back to the HTTP player as a room message.
     await player.send({ type: "chat", payload: { text: "hello over http" } });
@@ -118,5 +124,131 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
     assert.ok(isAt(saved!.location!, { x: 1000, y: 520 }), JSON.stringify(saved?.location));
     await assert.rejects(player.poll(0), (e: HttpError) => e.status === 404 && e.code === "session/not_found");
     await walker.leave();
+  });
+
+  it("serves the same view as a WebSocket client's decoded state, field by field, and nothing beyond aoiRadius", async () => {
+    const [a, b, near, far] = await Promise.all([guest(app), guest(app), guest(app), guest(app)]);
+    await placeBeforeJoin(app, a, 1000, 450);
+    await placeBeforeJoin(app, b, 1000, 450);
+    await placeBeforeJoin(app, near, 1040, 450);
+    await placeBeforeJoin(app, far, 1000, 850);
+    const nearBot = await Bot.join(app, {}, near);
+    const farBot = await Bot.join(app, {}, far);
+    const { player, welcome } = await openWorld(app, a, { device: "mobile" });
+    const ws = await Bot.join(app, { device: "mobile" }, b);
+    assert.equal(ws.room.roomId, player.info.roomId);
+
+    // Both seats stand on the same spot with the same device: the same players, portals and
+    // resources, every field equal (the tick moves on between the two reads).
+    const withoutTick = (json: unknown) => {
+      const { tick: _, ...rest } = json as WorldJson;
+      return rest;
+    };
+    const wsView = () => withoutTick((ws.room.state as unknown as { toJSON(): unknown }).toJSON());
+    // (Maps may list their entries in another order: each view adds bodies as they come into it.)
+    await player.until(() => isDeepStrictEqual(withoutTick(player.state), wsView()), 5000, "equal views");
+    assert.deepEqual(withoutTick(player.state), wsView());
+    const seen = Object.keys(player.state!.players).sort();
+    assert.deepEqual(seen, [player.sessionId, ws.room.sessionId, nearBot.room.sessionId].sort());
+    assert.ok(!seen.includes(farBot.room.sessionId));
+
+    // While the far player walks around, every view the HTTP player gets keeps within the radius.
+    const views: WorldJson[] = [];
+    const walking = farBot.walkTo(1000, 600).then(() => farBot.walkTo(1000, 850));
+    let done = false;
+    void walking.finally(() => (done = true));
+    while (!done) {
+      const answer = await player.poll(500);
+      if (answer.state) views.push(answer.state);
+    }
+    await walking;
+    const mine = player.state!.players[player.sessionId];
+    assert.ok(
+      views.some((v) => farBot.room.sessionId in v.players),
+      "the walker was seen on its way near",
+    );
+    for (const view of views)
+      for (const body of Object.values(view.players))
+        assert.ok(Math.hypot(body.x - mine.x, body.y - mine.y) <= welcome.aoiRadius, JSON.stringify(body));
+    await Promise.all([player.leave(), ws.leave(), nearBot.leave(), farBot.leave()]);
+  });
+
+  it("switches to WebSocket and back keeping sessionId, body and seq", async () => {
+    const user = await guest(app);
+    const { player, welcome } = await openWorld(app, user);
+    await walkTo(
+      player,
+      welcome.speed,
+      player.state!.players[player.sessionId].x + 12,
+      player.state!.players[player.sessionId].y,
+    );
+    const body = { ...player.state!.players[player.sessionId] };
+    const sessionId = player.sessionId;
+    const seq = player.seq;
+
+    // HTTP → WebSocket with the SDK's reconnect.
+    const client = sdk(app, user.token);
+    const room = await client.reconnect<WorldState>(player.info.reconnectionToken);
+    room.onMessage("*", () => undefined);
+    assert.equal(room.sessionId, sessionId);
+    await until(room, () => room.state.players?.get(sessionId) !== undefined);
+    assert.ok(isAt(room.state.players.get(sessionId)!, body));
+    await player.poll(0);
+    assert.equal(player.closed?.code, 4002);
+    assert.match(player.closed!.reason, /^session\/switched/);
+    await assert.rejects(player.send({ type: "chat", payload: { text: "late" } }), (e: HttpError) => e.status === 410);
+    player.seq--; // that one never reached the room
+    const ws = new Bot<WorldState>(client, room, welcome as never, user);
+    ws.seq = seq - 1;
+    // The seq count carried over: an old one is stale, the next one is taken.
+    const stale = await ws.expectReject("chat", { text: "old" }, "seq/stale");
+    assert.equal(stale.seq, seq);
+    ws.seq = seq;
+    await ws.stepTo(body.x + 8, body.y);
+    const wsBody = { x: ws.me.x, y: ws.me.y };
+
+    // WebSocket → HTTP: the socket drops and the seat is taken over inside its window.
+    room.reconnection.enabled = false;
+    const dropped = new Promise<void>((resolve) => room.onLeave(() => resolve()));
+    (room.connection as unknown as { transport: { ws: { close(): void } } }).transport.ws.close();
+    await dropped;
+    const back = await HttpPlayer.resume<WorldJson>(app.url, user.token, room.reconnectionToken, ws.seq);
+    assert.equal(back.sessionId, sessionId);
+    assert.notEqual(back.info.reconnectionToken, player.info.reconnectionToken);
+    assert.notEqual(back.info.reconnectionToken, room.reconnectionToken);
+    await back.until(() => back.state?.players[sessionId] !== undefined, 5000, "body after resume");
+    assert.ok(isAt(back.state!.players[sessionId], wsBody));
+    back.seq = ws.seq - 1;
+    assert.equal((await back.expectReject("chat", { text: "old" })).code, "seq/stale");
+    back.seq = ws.seq;
+    await walkTo(back, welcome.speed, wsBody.x + 6, wsBody.y);
+    await back.leave();
+  });
+
+  it("answers 403 to another user's calls on a session, and to a resume of another user's seat", async () => {
+    const owner = await guest(app);
+    const stranger = await guest(app);
+    const { player } = await openWorld(app, owner);
+    const as = (path: string, method = "GET", body?: unknown) => call(app.url, stranger.token, method, path, body);
+    const forbidden = (e: HttpError) => e.status === 403 && e.code === "auth/forbidden";
+    await assert.rejects(as(`/api/sessions/${player.sessionId}/poll?cursor=0`), forbidden);
+    await assert.rejects(
+      as(`/api/sessions/${player.sessionId}/messages`, "POST", [{ type: "chat", payload: { seq: 99, text: "x" } }]),
+      forbidden,
+    );
+    await assert.rejects(as(`/api/sessions/${player.sessionId}`, "DELETE"), forbidden);
+    await assert.rejects(
+      as("/api/sessions/resume", "POST", { reconnectionToken: player.info.reconnectionToken }),
+      forbidden,
+    );
+    // Without a token: 401.
+    await assert.rejects(
+      call(app.url, "", "GET", `/api/sessions/${player.sessionId}/poll`),
+      (e: HttpError) => e.status === 401,
+    );
+    // The owner's session is untouched.
+    const answer = await player.poll(0);
+    assert.equal(answer.closed, undefined);
+    await player.leave();
   });
 });
