@@ -195,10 +195,10 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
     assert.ok(isAt(room.state.players.get(sessionId)!, body));
     await player.poll(0);
     assert.equal(player.closed?.code, 4002);
-    assert.match(player.closed!.reason, /^session\/switched/);
+    assert.match(player.closed.reason, /^session\/switched/);
     await assert.rejects(player.send({ type: "chat", payload: { text: "late" } }), (e: HttpError) => e.status === 410);
     player.seq--; // that one never reached the room
-    const ws = new Bot<WorldState>(client, room, welcome as never, user);
+    const ws = new Bot<WorldState>(client, room, welcome, user);
     ws.seq = seq - 1;
     // The seq count carried over: an old one is stale, the next one is taken.
     const stale = await ws.expectReject("chat", { text: "old" }, "seq/stale");
