@@ -59,7 +59,7 @@ export class HttpPlayer<S = unknown> {
   closed: { code: number; reason: string } | undefined;
 
   constructor(
-    readonly base: string,
+    public base: string,
     readonly token: string,
     public info: SessionInfo,
   ) {}
