@@ -252,3 +252,138 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
     await player.leave();
   });
 });
+
+describe("sessions over HTTP: join rules and limits", function () {
+  this.timeout(30_000);
+  let app: TestApp;
+  before(async () => (app = await startApp({ RECONNECT_SECONDS: "1" })));
+  after(async () => app.stop());
+
+  const open = (token: string, body: unknown) => call(app.url, token, "POST", "/api/sessions", body);
+  const refused = (status: number, code: string) => (e: HttpError) => e.status === status && e.code === code;
+
+  it("refuses an HTTP join with the join's codes, and malformed calls with input/invalid", async () => {
+    await assert.rejects(open("", { room: "world" }), refused(401, "auth/missing_token"));
+    await assert.rejects(open("not.a.token", { room: "world" }), refused(401, "auth/invalid_token"));
+    const user = await guest(app);
+    const expired = await app.services.tokens.sign(user, Math.floor(Date.now() / 1000) - 7200, 3600);
+    await assert.rejects(open(expired, { room: "world" }), refused(401, "auth/expired_token"));
+    await assert.rejects(open(user.token, { room: "castle" }), refused(400, "input/invalid"));
+    await assert.rejects(
+      open(user.token, { room: "world", options: { world: "atlantis" } }),
+      refused(400, "input/invalid"),
+    );
+    const { player } = await openWorld(app, user);
+    const path = `/api/sessions/${player.sessionId}/messages`;
+    const chat = (i: number) => ({ type: "chat", payload: { seq: 100 + i, text: "x" } });
+    await assert.rejects(
+      call(
+        app.url,
+        user.token,
+        "POST",
+        path,
+        Array.from({ length: 21 }, (_, i) => chat(i)),
+      ),
+      refused(400, "input/invalid"),
+    );
+    await assert.rejects(call(app.url, user.token, "POST", path, []), refused(400, "input/invalid"));
+    await assert.rejects(call(app.url, user.token, "POST", path, { type: "chat" }), refused(400, "input/invalid"));
+    await assert.rejects(
+      call(app.url, user.token, "DELETE", "/api/sessions/nosuchsession"),
+      refused(404, "session/not_found"),
+    );
+    await player.leave();
+  });
+
+  it("keeps one seat per user and kind: a WebSocket join ends the HTTP session, and the other way round", async () => {
+    const user = await guest(app);
+    const { player } = await openWorld(app, user);
+    const ws = await Bot.join(app, {}, user);
+    await player.until(() => player.closed !== undefined, 5000, "HTTP session closed");
+    assert.equal(player.closed!.code, 4101);
+    assert.match(player.closed!.reason, /^session\/replaced/);
+    await assert.rejects(player.send({ type: "chat", payload: { text: "x" } }), refused(410, "session/closed"));
+
+    const closed = new Promise<number>((resolve) => ws.room.onLeave((code) => resolve(code)));
+    const again = await openWorld(app, user);
+    assert.equal(await closed, 4101);
+    const bodies = [...app.colyseus.getRoomById<WorldState>(again.player.info.roomId).state.players.values()].filter(
+      (p) => p.userId === user.userId,
+    );
+    assert.deepEqual(
+      bodies.map((b) => b.sessionId),
+      [again.player.sessionId],
+    );
+    await again.player.leave();
+  });
+
+  it("limits how many sessions a user opens", async () => {
+    const user = await guest(app);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${app.url}/api/sessions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ room: "world" }),
+      });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter = res.headers.get("retry-after");
+        assert.equal(((await res.json()) as { error: { code: string } }).error.code, "rate/limited");
+      } else await res.text();
+    }
+    assert.deepEqual(statuses, [201, 201, 201, 201, 201, 201, 429]);
+    assert.ok(Number(retryAfter) >= 1);
+  });
+
+  it("bounds what a session holds between polls: the oldest messages go, and the poll says how many", async () => {
+    const user = await guest(app);
+    const { player } = await openWorld(app, user);
+    for (let i = 0; i < 300; i++) await app.services.users.deliver(user.userId, "notice", { i });
+    const answer = await player.poll(0);
+    const notices = answer.messages.filter((m) => m.type === "notice").map((m) => (m.payload as { i: number }).i);
+    assert.ok(answer.messages.length <= 256, `${answer.messages.length} held`);
+    assert.equal(notices[notices.length - 1], 299);
+    assert.deepEqual(
+      notices,
+      Array.from({ length: notices.length }, (_, k) => 300 - notices.length + k),
+    );
+    assert.equal(answer.dropped, 300 - notices.length);
+    // Nothing more was lost after that.
+    await app.services.users.deliver(user.userId, "notice", { i: 300 });
+    const next = await player.poll(1000);
+    assert.equal(next.dropped, undefined);
+    assert.deepEqual(
+      next.messages.map((m) => m.payload),
+      [{ i: 300 }],
+    );
+    await player.leave();
+  });
+
+  it("drops a session nobody polls, then releases its seat and saves its profile after the reconnection window", async () => {
+    const user = await guest(app);
+    const watcher = await Bot.join(app);
+    const { player, welcome } = await openWorld(app, user);
+    await walkTo(
+      player,
+      welcome.speed,
+      player.state!.players[player.sessionId].x + 10,
+      player.state!.players[player.sessionId].y,
+    );
+    const at = { ...player.state!.players[player.sessionId] };
+    await until(watcher.room, () => watcher.sees.includes(player.sessionId), 5000, "watcher sees the HTTP player");
+    // No more polls: after the idle time and the reconnection window the body goes.
+    await until(watcher.room, () => !watcher.sees.includes(player.sessionId), 15_000, "body gone");
+    const saved = await app.services.store.loadProfile(user.userId);
+    assert.ok(isAt(saved!.location!, at));
+    await player.poll(0);
+    assert.equal(player.closed?.code, 1006);
+    assert.match(player.closed!.reason, /^session\/idle/);
+    await assert.rejects(
+      HttpPlayer.resume(app.url, user.token, player.info.reconnectionToken),
+      refused(404, "session/not_found"),
+    );
+    await watcher.leave();
+  });
+});

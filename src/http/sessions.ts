@@ -4,10 +4,10 @@
  * holds the session's room (src/sessions/hub.ts). The game itself runs in the room, unchanged.
  */
 import { matchMaker } from "@colyseus/core";
-import express, { type Response, type Router } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { policy } from "../content/policy.js";
-import { HttpErrorCode } from "../protocol/codes.js";
+import { HttpErrorCode, JoinErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { joinFailure, type SessionResult } from "../sessions/hub.js";
 import { HttpError, route } from "./errors.js";
@@ -53,10 +53,25 @@ export function sessionRoutes(services: Services): Router {
       );
   };
 
+  /** Opening a session is a join: a token problem answers with the join's own codes. */
+  const joiningUser = async (req: Request) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+    if (!token) return joinFailure(new Error(`${JoinErrorCode.AuthMissing}: send Authorization: Bearer <token>`));
+    const verdict = await services.tokens.verify(token);
+    if (!verdict.ok)
+      return joinFailure(
+        new Error(
+          `${verdict.reason === "expired" ? JoinErrorCode.AuthExpired : JoinErrorCode.AuthInvalid}: the token is ${verdict.reason}; log in again`,
+        ),
+      );
+    return { ...verdict.claims, token };
+  };
+
   router.post(
     "/api/sessions",
     route(async (req, res) => {
-      const user = await requireUser(req);
+      const user = await joiningUser(req);
+      if ("ok" in user) return answer(res, user);
       const { room, options } = parse(OpenBody, req.body);
       limit(user.userId);
       // The same matchmaking as a WebSocket join: the kind's onAuth, its filters, its seat rules.
