@@ -379,7 +379,7 @@ describe("sessions over HTTP: join rules and limits", function () {
     assert.ok(isAt(saved!.location!, at));
     await player.poll(0);
     assert.equal(player.closed?.code, 1006);
-    assert.match(player.closed!.reason, /^session\/idle/);
+    assert.match(player.closed.reason, /^session\/idle/);
     await assert.rejects(
       HttpPlayer.resume(app.url, user.token, player.info.reconnectionToken),
       refused(404, "session/not_found"),
