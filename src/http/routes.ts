@@ -71,10 +71,13 @@ function authRateLimit(perMinute: number): express.RequestHandler {
   };
 }
 
+/** The token of the request's `Authorization: Bearer <token>` header, if any. */
+export const bearerToken = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+
 /** The user of the request's `Authorization: Bearer <token>`; a 401 without a valid one. */
 export function bearerUser(tokens: Services["tokens"]) {
   return async (req: Request) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+    const token = bearerToken(req);
     if (!token)
       throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
     const verdict = await tokens.verify(token);

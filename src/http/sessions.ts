@@ -11,7 +11,7 @@ import { HttpErrorCode, JoinErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { joinFailure, type SessionResult } from "../sessions/hub.js";
 import { HttpError, route } from "./errors.js";
-import { bearerUser, parse } from "./routes.js";
+import { bearerToken, bearerUser, parse } from "./routes.js";
 
 const OpenBody = z.object({
   room: z.enum(["world", "dungeon", "match"]),
@@ -55,7 +55,7 @@ export function sessionRoutes(services: Services): Router {
 
   /** Opening a session is a join: a token problem answers with the join's own codes. */
   const joiningUser = async (req: Request) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+    const token = bearerToken(req);
     if (!token) return joinFailure(new Error(`${JoinErrorCode.AuthMissing}: send Authorization: Bearer <token>`));
     const verdict = await services.tokens.verify(token);
     if (!verdict.ok)

@@ -44,6 +44,9 @@ export interface SessionRoom extends Room {
   seatOfToken(token: string): { sessionId: string; userId: string } | undefined;
 }
 
+/** A refusal that names its code: `code/name: why` (join errors, KindRoom's ServerErrors). */
+const CODED = /^([a-z_]+\/[a-z_]+): /;
+
 const fail = (status: number, code: string, message: string): SessionResult => ({ ok: false, status, code, message });
 
 /**
@@ -52,7 +55,7 @@ const fail = (status: number, code: string, message: string): SessionResult => (
  */
 export function joinFailure(err: unknown): SessionResult {
   const message = err instanceof Error ? err.message : String(err);
-  const code = /^([a-z_]+\/[a-z_]+): /.exec(message)?.[1];
+  const code = CODED.exec(message)?.[1];
   const status: Record<string, number> = {
     [JoinErrorCode.AuthMissing]: 401,
     [JoinErrorCode.AuthInvalid]: 401,
@@ -189,7 +192,7 @@ export class HttpSessions {
         else this.sessions.delete(session.sessionId);
       }
       // A resume that lost the race for the seat finds it gone; a join refused by the room says why.
-      if (token && err instanceof ServerError && !/^[a-z_]+\/[a-z_]+: /.test(err.message))
+      if (token && err instanceof ServerError && !CODED.test(err.message))
         return fail(404, HttpErrorCode.SessionNotFound, `the seat could not be taken: ${err.message}`);
       return joinFailure(err);
     }
