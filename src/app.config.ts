@@ -34,6 +34,8 @@ import { defineRooms, KINDS } from "./rooms/index.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { SecuritySignals } from "./telemetry/security.js";
 import { adminRoutes } from "./http/admin.js";
+import { sessionRoutes } from "./http/sessions.js";
+import { HttpSessions } from "./sessions/hub.js";
 import type { Services } from "./services.js";
 
 /** How long a stopping server keeps trying to write to the store before it spills the rest to disk. */
@@ -101,6 +103,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     users,
     trades,
     limits: new UserLimits(policy.userLimits, redis),
+    sessions: new HttpSessions(cfg, presence, log.child({ component: "sessions" })),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),
     shared,
     guard: new AccountGuard(shared, security, metrics, guardPolicy, cfg.tokenTtlSec * 1000),
@@ -137,6 +140,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       app.set("trust proxy", "loopback");
       app.disable("x-powered-by");
       app.use(adminRoutes(services));
+      app.use(sessionRoutes(services));
       app.use(gameRoutes(services));
       app.use(playPage()); // the browser client, built into dist/web/
       app.use(notFound); // Colyseus's own routes (/matchmake) are matched before express
@@ -147,8 +151,10 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       events.start();
       storeHealth.start();
       services.trades.start();
+      services.sessions.start();
       server.onShutdown(async () => {
         services.trades.stop();
+        services.sessions.stop();
         profiles.stop();
         events.stop();
         storeHealth.stop();

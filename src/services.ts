@@ -20,6 +20,7 @@ import type { Store } from "./persistence/store.js";
 import type { Metrics } from "./telemetry/metrics.js";
 import type { Trades } from "./trade/trades.js";
 import type { SecuritySignals } from "./telemetry/security.js";
+import type { HttpSessions } from "./sessions/hub.js";
 
 /** The outside world as rooms and routes see it; built once in app.config.ts. */
 export interface Services {
@@ -41,6 +42,8 @@ export interface Services {
   users: Users;
   /** Per-user limits on room joins and creations (cluster-wide with Redis). */
   limits: UserLimits;
+  /** HTTP sessions (PROTOCOL §6) held on this process. */
+  sessions: HttpSessions;
   tokens: Tokens;
   /** Cluster-wide small state: Redis with TTLs, or this process's memory without Redis. */
   shared: SharedState;

@@ -152,6 +152,23 @@ export const policy = {
     banMaxMinutes: 525_600,
   },
 
+  /** HTTP sessions (PROTOCOL §6, src/sessions): the fallback for clients whose WebSocket keeps dropping. */
+  sessions: {
+    /** The longest `wait` of a poll. */
+    maxWaitMs: 25_000,
+    /** Messages one POST may carry. */
+    maxMessagesPerPost: 20,
+    /** Room messages held for a session between polls; past either bound the oldest are dropped. */
+    bufferMessages: 256,
+    bufferBytes: 256 * 1024,
+    /** A session not polled for RECONNECT_SECONDS (but never less than this) counts as dropped. */
+    minIdleSec: 5,
+    /** How long a closed session still answers its polls (with `closed`) before it is forgotten. */
+    keepClosedMs: 60_000,
+    /** Sessions (created or resumed) one user may open, per process. */
+    create: { perSecond: 6 / 60, burst: 6 } satisfies RateSpec,
+  },
+
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
 } as const;

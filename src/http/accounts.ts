@@ -27,7 +27,8 @@ const BanBody = z.object({
   reason: z.string().trim().min(1).max(200),
 });
 
-const bearer = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+/** The token of the request's `Authorization: Bearer <token>` header, if any. */
+export const bearerToken = (req: Request) => /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
 
 /** The HTTP error of a guard's refusal. */
 export function refusalError(refusal: Refusal): HttpError {
@@ -55,7 +56,7 @@ export function queueError(err: QueueFullError): HttpError {
  */
 export function userAuth(services: Services): (req: Request) => Promise<VerifiedClaims> {
   return async (req) => {
-    const token = bearer(req);
+    const token = bearerToken(req);
     if (!token)
       throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");
     const verdict = await services.tokens.verify(token);
@@ -88,7 +89,7 @@ export function addTokenRoutes(
     "/logout",
     route(async (req, res) => {
       // Any valid token may be revoked, from any device: revoking only ever takes rights away.
-      const token = bearer(req);
+      const token = bearerToken(req);
       const verdict = token ? await services.tokens.verify(token) : undefined;
       if (!verdict?.ok)
         throw new HttpError(401, HttpErrorCode.AuthUnauthorized, "send the header Authorization: Bearer <token>");

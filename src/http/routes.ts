@@ -49,7 +49,7 @@ const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw new HttpError(400, HttpErrorCode.InputInvalid, describeIssue(parsed.error));
   return parsed.data;

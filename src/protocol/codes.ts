@@ -70,6 +70,12 @@ export const HttpErrorCode = {
   FriendsAlready: "friends/already",
   FriendsLimit: "friends/limit",
   LeaderboardNotFound: "leaderboard/not_found",
+  /** HTTP sessions (§6): no such session (never opened, or forgotten after it closed). */
+  SessionNotFound: "session/not_found",
+  /** HTTP sessions (§6): the seat has ended; the poll's `closed` says why. */
+  SessionClosed: "session/closed",
+  /** HTTP sessions (§6): no seat could be had (no room available, the room's process unreachable). */
+  SessionUnavailable: "session/unavailable",
   Internal: "server/internal",
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
@@ -116,5 +122,9 @@ export const CloseReason = {
   Undecodable: "input/undecodable",
   TravelDeparted: "travel/departed",
   Banned: "auth/banned",
+  /** An HTTP session that was not polled for RECONNECT_SECONDS: dropped, its seat waits for a resume. */
+  SessionIdle: "session/idle",
+  /** An HTTP session whose seat another connection took over (`client.reconnect` or a resume). */
+  SessionSwitched: "session/switched",
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

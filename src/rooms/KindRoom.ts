@@ -38,6 +38,7 @@ import type { Services } from "../services.js";
 import type { TradeRecord } from "../domain/trade.js";
 import type { Step, StepResult } from "../trade/trades.js";
 import type { EventViewer } from "../rules/visibility.js";
+import type { SessionCall, SessionResult } from "../sessions/hub.js";
 import type { SecuritySignal } from "../telemetry/security.js";
 import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
@@ -490,6 +491,19 @@ export class KindRoom extends Room<{ state: Schema }> {
     }
     seat.client.send(type, message);
     return true;
+  }
+
+  /** A call on one of this room's HTTP sessions (src/sessions), routed here from any process. */
+  sessionCall(call: SessionCall): Promise<SessionResult> {
+    return this.run().services.sessions.local(this, call);
+  }
+
+  /** The seat whose connection holds `token` (connected, or waiting for its reconnection). */
+  seatOfToken(token: string): { sessionId: string; userId: string } | undefined {
+    for (const seat of this.run().seats.values())
+      if (!seat.ended && seat.client.reconnectionToken === token)
+        return { sessionId: seat.sessionId, userId: seat.userId };
+    return undefined;
   }
 
   /**
