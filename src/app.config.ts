@@ -84,6 +84,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     log: log.child({ component: "trades" }),
     self: Trades.identity(cfg.publicAddress, cfg.port),
     fault: cfg.tradeFault,
+    achievements: [...content.achievements.values()],
   });
   const security = new SecuritySignals(metrics, log.child({ component: "security" }));
   const shared = redis ? new RedisShared(redis.client) : new MemoryShared();

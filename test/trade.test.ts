@@ -120,8 +120,12 @@ describe("trade (one process)", function () {
 
     const annTraded = nextMessage<Says["traded"]>(ann.room, "traded");
     const bobTraded = nextMessage<Says["traded"]>(bob.room, "traded");
+    const trader = (room: typeof ann.room) =>
+      nextMessage<{ id: string }>(room, "achievement", 5000, (m) => m.id === "trader");
+    const unlocks = Promise.all([trader(ann.room), trader(bob.room)]);
     bob.send("trade_accept", { tradeId: sent.tradeId });
     const [a, b] = await Promise.all([annTraded, bobTraded]);
+    await unlocks; // a completed trade counts for both sides, once
     assert.deepEqual(a, {
       tradeId: sent.tradeId,
       gave: { items: [{ item: "wood", qty: 2 }], gold: 4 },
@@ -138,6 +142,8 @@ describe("trade (one process)", function () {
     assert.deepEqual([count(annStored!, "wood"), count(annStored!, "stone"), annStored!.gold], [3, 1, 6]);
     assert.deepEqual([count(bobStored!, "wood"), count(bobStored!, "stone"), bobStored!.gold], [2, 2, 4]);
     assert.deepEqual(annStored!.escrow, []);
+    assert.deepEqual([annStored!.stats?.trades, bobStored!.stats?.trades], [1, 1]);
+    assert.ok(annStored!.achievements?.some((u) => u.id === "trader"));
     // The rooms' copies agree with the store: the write-behind cannot undo the trade.
     assert.deepEqual((await holding(app, ann.user.userId)).inventory, annStored!.inventory);
     const record = await app.services.store.trades!.loadTrade(sent.tradeId);

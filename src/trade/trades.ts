@@ -27,6 +27,9 @@ import type { Store } from "../persistence/store.js";
 import type { TradeMove, TradeStore } from "../persistence/trades.js";
 import { RejectCode } from "../protocol/codes.js";
 import { escrow, holds, refund, settle } from "../rules/trade.js";
+import { advance } from "../rules/achievements.js";
+import { progressOf } from "../domain/social.js";
+import type { Achievement } from "../content/achievements.js";
 import type { Users } from "../cluster/users.js";
 import type { EventLog } from "../persistence/events.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -54,6 +57,8 @@ export interface TradeDeps {
   log: Logger;
   /** This process, as trade records name their coordinator: stable across a restart. */
   self: string;
+  /** The achievement catalogue: a completed trade counts in both players' stats (`trader`). */
+  achievements: Iterable<Achievement>;
   fault?: FaultPoint;
 }
 
@@ -373,6 +378,7 @@ export class Trades {
    */
   async applyStep(userId: string, step: Step, trade: TradeRecord): Promise<StepResult> {
     const profile = this.deps.profiles.get(userId);
+    let unlocked: Achievement[] = [];
     if (!profile) return { ok: false, code: RejectCode.TradeUnavailable };
     const side = sidesOf(trade).find((s) => s.userId === userId)!;
     if (step === "escrow") {
@@ -387,13 +393,26 @@ export class Trades {
       const { next, changed } =
         step === "settle" ? settle(profile, trade.tradeId, side.gets) : refund(profile, trade.tradeId);
       if (changed) Object.assign(profile, next);
+      // Settling changes a profile once, so the trade counts once in its stats.
+      if (step === "settle" && changed) unlocked = this.credit(profile, userId, trade);
     }
     this.deps.profiles.touch(userId);
     const written = await this.deps.profiles.flush(userId);
     if (!written) return { ok: false, code: RejectCode.TradeUnavailable };
+    // Written first, announced after: a restart finds the unlock on the profile, never announces it twice.
+    for (const { id, name } of unlocked) await this.deps.users.deliver(userId, "achievement", { id, name });
     if (step === "escrow") this.fault("prepared");
     if (step === "settle") this.fault("cleanup");
     return { ok: true };
+  }
+
+  /** A settled trade in `userId`'s stats and achievements (src/rules/achievements.ts); answers what it unlocked. */
+  private credit(profile: Profile, userId: string, trade: TradeRecord): Achievement[] {
+    const event = { room: "world", label: "", type: "trade", data: { from: trade.from, to: trade.to } };
+    const result = advance(progressOf(profile), event, { userId, sessionId: "" }, Date.now(), this.deps.achievements);
+    if (!result) return [];
+    Object.assign(profile, result.progress);
+    return result.unlocked;
   }
 
   // --- recovery ------------------------------------------------------------------------------
