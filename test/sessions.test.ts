@@ -126,6 +126,23 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
     await walker.leave();
   });
 
+  it("keeps a long poll waiting while only the tick changes, and wakes it for a message", async () => {
+    const user = await guest(app);
+    const { player } = await openWorld(app, user, { world: "dunes" });
+    await player.poll(0);
+    const at = player.cursor;
+    // Alone in a world where nothing moves: 20 patches go by, each with a new tick, and none is news.
+    const quiet = await player.poll(1000);
+    assert.deepEqual([quiet.cursor, quiet.state, quiet.messages], [at, undefined, []]);
+    const woken = player.poll(20_000);
+    await player.send({ type: "chat", payload: { text: "anyone?" } });
+    assert.deepEqual(
+      (await woken).messages.map((m) => m.type),
+      ["chat"],
+    );
+    await player.leave();
+  });
+
   it("serves the same view as a WebSocket client's decoded state, field by field, and nothing beyond aoiRadius", async () => {
     const [a, b, near, far] = await Promise.all([guest(app), guest(app), guest(app), guest(app)]);
     await placeBeforeJoin(app, a, 1000, 450);

@@ -44,6 +44,8 @@ export class HttpSession {
   private readonly seenAt = new Map<number, number>([[0, 0]]);
   private stateAt = 0;
   private stateJson: string | undefined;
+  /** The last numbered view without its `tick`: what counts as a change. */
+  private stateKey: string | undefined;
   private stateDirty = false;
   private readonly waiters = new Set<() => void>();
   private polls = 0;
@@ -164,13 +166,21 @@ export class HttpSession {
     if (this.waiters.size > 0) this.wake();
   }
 
-  /** Takes the next number for the decoded view if it differs from the one last numbered. */
+  /**
+   * Takes the next number for the decoded view if it differs from the one last numbered. `tick`
+   * alone does not count: it moves with every patch, and would wake every long poll 20 times a
+   * second in a room where nothing happens.
+   */
   private settleState(): void {
     if (!this.stateDirty) return;
     this.stateDirty = false;
-    const json = JSON.stringify(this.client.decoded?.toJSON());
-    if (json === this.stateJson || json === undefined) return;
-    this.stateJson = json;
+    const view = this.client.decoded?.toJSON() as Record<string, unknown> | undefined;
+    if (!view) return;
+    const { tick: _tick, ...rest } = view;
+    const key = JSON.stringify(rest);
+    if (key === this.stateKey) return;
+    this.stateKey = key;
+    this.stateJson = JSON.stringify(view);
     this.stateAt = ++this.n;
   }
 
