@@ -5,11 +5,8 @@
  * rate limit and the failed-login limit count on both.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, type Room } from "@colyseus/sdk";
-import { freePort, nextMessage, RedisServer, ServerProcess } from "./helpers.js";
+import { nextMessage, RedisServer, ServerProcess, startCluster, type Cluster } from "./helpers.js";
 
 type Failure = { error: { code: string; message: string } };
 type Session = { token: string; userId: string; name: string };
@@ -61,31 +58,13 @@ if (!RedisServer.available()) {
     let redis: RedisServer;
     let a: ServerProcess;
     let b: ServerProcess;
-    let dataDir: string;
 
+    let cluster: Cluster;
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-accounts-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({
-        REDIS_URL: redis.url,
-        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
-        RECONNECT_SECONDS: "2",
-        AUTH_RATE_PER_MIN: "5",
-        LOG_LEVEL: "warn",
-      });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster({ RECONNECT_SECONDS: "2", AUTH_RATE_PER_MIN: "5", LOG_LEVEL: "warn" });
+      ({ redis, a, b } = cluster);
     });
-
-    after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => cluster?.stop());
 
     it("bans through one process a user seated on the other: closed with 4104 auth/banned, refused on both", async () => {
       const user = await guestAt(b);

@@ -4,10 +4,7 @@
  * Redis where the rule is cluster-wide).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, it } from "mocha";
 import { matchMaker } from "@colyseus/core";
 import { encode, type Iterator } from "@colyseus/schema";
@@ -17,7 +14,6 @@ import { seatKey } from "../src/cluster/users.js";
 import {
   Bot,
   eventually,
-  freePort,
   guest,
   http,
   nextMessage,
@@ -26,6 +22,8 @@ import {
   ServerProcess,
   startApp,
   type TestApp,
+  startCluster,
+  type Cluster,
 } from "./helpers.js";
 
 interface Matchmade {
@@ -108,27 +106,15 @@ if (!RedisServer.available()) {
 } else {
   describe("security: per-user limits across processes (two processes, one Redis)", function () {
     this.timeout(60_000);
-    let redis: RedisServer;
     let a: ServerProcess;
     let b: ServerProcess;
-    let dataDir: string;
 
+    let cluster: Cluster;
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-limits-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}` });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster();
+      ({ a, b } = cluster);
     });
-    after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => cluster?.stop());
 
     it("counts one user's room creations on every process together", async () => {
       const res = await fetch(`${a.url}/auth/guest`, {

@@ -3,12 +3,9 @@
  * may reach either process, and reach the room's own process over the matchmaker's room calls.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@colyseus/sdk";
 import type { WorldState } from "../client/index.js";
-import { freePort, RedisServer, ServerProcess, until } from "./helpers.js";
+import { RedisServer, ServerProcess, until, startCluster, type Cluster } from "./helpers.js";
 import { HttpPlayer } from "./http-player.js";
 
 interface WorldJson {
@@ -32,32 +29,15 @@ if (!RedisServer.available()) {
 } else {
   describe("sessions over HTTP, two processes and one Redis", function () {
     this.timeout(60_000);
-    let redis: RedisServer;
     let a: ServerProcess;
     let b: ServerProcess;
-    let dataDir: string;
 
+    let cluster: Cluster;
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-sessions-cluster-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({
-        REDIS_URL: redis.url,
-        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
-        RECONNECT_SECONDS: "5",
-      });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster({ RECONNECT_SECONDS: "5" });
+      ({ a, b } = cluster);
     });
-
-    after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => cluster?.stop());
 
     it("serves every call of a session through either process, and switches to WebSocket and back across them", async () => {
       const user = await guestAt(a);

@@ -5,12 +5,9 @@
  * `first-steps` once.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, type Room } from "@colyseus/sdk";
 import type { Reject, ServerMessages, WorldState } from "../client/index.js";
-import { eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import { eventually, nextMessage, RedisServer, ServerProcess, until, startCluster, type Cluster } from "./helpers.js";
 
 type Whispered = ServerMessages["world"]["whisper"];
 interface Friends {
@@ -59,28 +56,15 @@ if (!RedisServer.available()) {
 } else {
   describe("social across processes: two processes, one Redis, one SQLite", function () {
     this.timeout(90_000);
-    let redis: RedisServer;
     let a: ServerProcess;
     let b: ServerProcess;
-    let dataDir: string;
 
+    let cluster: Cluster;
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "realmgate-social-"));
-      redis = new RedisServer(await freePort());
-      await redis.start();
-      const [pa, pb] = [await freePort(), await freePort()];
-      const env = (port: number) => ({ REDIS_URL: redis.url, PUBLIC_ADDRESS: `127.0.0.1:${port}` });
-      a = new ServerProcess(pa, dataDir, env(pa));
-      b = new ServerProcess(pb, dataDir, env(pb));
-      await a.start();
-      await b.start();
+      cluster = await startCluster();
+      ({ a, b } = cluster);
     });
-
-    after(async () => {
-      await Promise.all([a?.stop("SIGTERM"), b?.stop("SIGTERM")]);
-      await redis?.kill();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => cluster?.stop());
 
     it("friends see each other online and where, whisper across processes once, and read their rank", async () => {
       const suffix = Math.floor(Math.random() * 1e6);
