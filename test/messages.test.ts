@@ -11,17 +11,30 @@ import { KINDS } from "../src/rooms/index.js";
 
 const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
 
-/** The "Client messages" bullets of a kind's section: type → documented field names. */
-function documentedMessages(kind: string): Map<string, string[]> {
-  const start = doc.indexOf(`### 2.`, doc.indexOf(`\`${kind}\`:`) - 10);
-  const section = doc.slice(start, doc.indexOf("\n### ", start + 1));
-  const list = section.slice(section.indexOf("Client messages:"));
-  const found = new Map<string, string[]>();
-  for (const m of list.matchAll(/^- `([a-z_]+) \{([^}]*)\}`/gm))
-    found.set(
+/** The bullets of a "Client messages" list, up to the end of its section: type → field names. */
+function bullets(section: string, into: Map<string, string[]>): void {
+  for (const m of section.matchAll(/^- `([a-z_]+) \{([^}]*)\}`/gm))
+    into.set(
       m[1],
       m[2].split(",").map((f) => f.trim().replace(/\?$/, "")),
     );
+}
+
+/**
+ * The client messages documented for a kind: the list of its own section, and the lists that
+ * later sections add to it ("Client messages (`world`)", for trade).
+ */
+function documentedMessages(kind: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const start = doc.indexOf(`### 2.`, doc.indexOf(`\`${kind}\`:`) - 10);
+  const section = doc.slice(start, doc.indexOf("\n### ", start + 1));
+  bullets(section.slice(section.indexOf("Client messages:")), found);
+  for (
+    let at = doc.indexOf(`Client messages (\`${kind}\`)`);
+    at >= 0;
+    at = doc.indexOf(`Client messages (\`${kind}\`)`, at + 1)
+  )
+    bullets(doc.slice(at, doc.indexOf("\n### ", at)), found);
   return found;
 }
 
