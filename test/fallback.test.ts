@@ -131,7 +131,9 @@ describe("connectWithFallback (client kit)", function () {
     let direction = 1;
     const step = async () => {
       const from = { ...me() };
-      while ((Math.min(performance.now() - lastAck, 400) / 1000) * speed * 0.9 < 8) await nextState(conn);
+      // Movement is paced by time (the speed rule); over HTTP a quiet world sends no state to count it by.
+      while ((Math.min(performance.now() - lastAck, 400) / 1000) * speed * 0.9 < 8)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       if (from.x > 1300) direction = -1;
       if (from.x < 900) direction = 1;
       const target = { x: Math.round(from.x + 8 * direction), y: Math.round(from.y) };
