@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { combatStats } from "../src/content/combat.js";
 import { matchMaker } from "@colyseus/core";
 import { Bot, fight, http, nextMessage, startApp, until, type TestApp } from "./helpers.js";
 import type { DungeonState, Reject, ServerMessages } from "../client/index.js";
@@ -72,6 +73,7 @@ describe("dungeon room", function () {
     const hits: Says["combat"][] = [];
     const off = [a, b].map((bot) => bot.room.onMessage("combat", (c: Says["combat"]) => bot === a && hits.push(c)));
     const maxHp = a.room.state.enemies.get(target)!.maxHp;
+    const hero = combatStats.find((stats) => stats.id === "hero")!;
     a.send("attack", { target, ability: "strike", damage: 9999 }); // a client cannot dictate damage
     b.send("attack", { target });
     await until(a.room, () => hits.length === 2, 5000, "two combat messages");
@@ -80,7 +82,9 @@ describe("dungeon room", function () {
     for (const h of hits) {
       assert.equal(h.target, target);
       assert.equal(h.ability, "strike");
-      assert.ok(h.damage >= 1 && h.damage <= 25, `damage ${h.damage} comes from stats`);
+      // A hero's strike: attack × power 1 × a roll of ±10 %, × the multiplier on a critical hit; the dummy has no defense.
+      const most = hero.attack * 1.1 * (h.crit ? hero.critMultiplier : 1);
+      assert.ok(h.damage >= 1 && h.damage <= Math.round(most), `damage ${h.damage} comes from stats`);
     }
     const dealt = hits.reduce((sum, h) => sum + h.damage, 0);
     await until(a.room, () => a.room.state.enemies.get(target)!.hp === Math.max(0, maxHp - dealt));
