@@ -82,7 +82,7 @@ describe("dungeon room", function () {
     for (const h of hits) {
       assert.equal(h.target, target);
       assert.equal(h.ability, "strike");
-      // A hero's strike: attack × power 1 × a roll of ±10 %, × the multiplier on a critical hit; the dummy has no defense.
+      // A hero's strike: attack × power 1 × a roll of ±10 %, × the multiplier on a crit; the dummy has no defense.
       const most = hero.attack * 1.1 * (h.crit ? hero.critMultiplier : 1);
       assert.ok(h.damage >= 1 && h.damage <= Math.round(most), `damage ${h.damage} comes from stats`);
     }
