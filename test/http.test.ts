@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { emptyStats } from "../src/domain/social.js";
 import { http, startApp, type TestApp } from "./helpers.js";
 
 /** A session, as the auth routes answer it. */
@@ -74,15 +75,7 @@ describe("HTTP: auth, profile, content, health", () => {
         location: { world: "meadow", x: 1000, y: 1000 },
         rating: 1200,
         achievements: [],
-        stats: {
-          kills: 0,
-          deaths: 0,
-          gathered: 0,
-          trades: 0,
-          matchesPlayed: 0,
-          matchesWon: 0,
-          dungeonsCleared: 0,
-        },
+        stats: emptyStats(),
         hp: undefined,
       },
     );

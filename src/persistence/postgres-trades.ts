@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 import { UNFINISHED, type TradeRecord } from "../domain/trade.js";
-import type { TradeMove, TradeStore } from "./trades.js";
+import { tradeRow, type TradeMove, type TradeStore } from "./trades.js";
 
 export const TRADE_MIGRATION = `
   CREATE TABLE trades (
@@ -49,16 +49,7 @@ export class PostgresTrades implements TradeStore {
       await c.query(
         `INSERT INTO trades (trade_id, from_id, to_id, state, expires_at, lease_until, coordinator, doc)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          record.tradeId,
-          record.from,
-          record.to,
-          record.state,
-          record.expiresAt,
-          record.leaseUntil,
-          record.coordinator,
-          JSON.stringify(record),
-        ],
+        [...tradeRow(record)],
       );
       return true;
     });

@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { UNFINISHED, type TradeRecord } from "../domain/trade.js";
-import type { TradeMove } from "./trades.js";
+import { tradeRow, type TradeMove } from "./trades.js";
 
 export const TRADE_MIGRATION = `
   CREATE TABLE trades (
@@ -36,16 +36,7 @@ export function createOffer(db: DatabaseSync, record: TradeRecord, maxOpen: numb
   db.prepare(
     `INSERT INTO trades (trade_id, from_id, to_id, state, expires_at, lease_until, coordinator, doc)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    record.tradeId,
-    record.from,
-    record.to,
-    record.state,
-    record.expiresAt,
-    record.leaseUntil,
-    record.coordinator,
-    JSON.stringify(record),
-  );
+  ).run(...tradeRow(record));
   return true;
 }
 

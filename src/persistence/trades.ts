@@ -6,6 +6,13 @@
 import type { TradeRecord, TradeState } from "../domain/trade.js";
 export type { TradeRecord, TradeState } from "../domain/trade.js";
 
+/**
+ * The columns of a trade row, in the order both SQL adapters insert them: the fields they query
+ * by, then the whole record as JSON.
+ */
+export const tradeRow = (r: TradeRecord) =>
+  [r.tradeId, r.from, r.to, r.state, r.expiresAt, r.leaseUntil, r.coordinator, JSON.stringify(r)] as const;
+
 /** A conditional move: it lands only while the trade is in one of `from` (and, with `leaseBefore`, its lease ended). */
 export interface TradeMove {
   from: readonly TradeState[];
