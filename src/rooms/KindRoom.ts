@@ -61,6 +61,13 @@ export interface AuthData {
 
 /** The handler's default options: how the kind and the services reach the room. */
 const ENGINE = "~engine";
+/** Messages from the simulation ride with the next patch (see `broadcastPatch`). */
+const AFTER_PATCH = { afterNextPatch: true } as const;
+/** A client's socket, when its transport has one (an HTTP session's client has none). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
 interface Engine {
   kind: AnyKind;
   services: Services;
@@ -273,6 +280,27 @@ export class KindRoom extends Room<{ state: Schema }> {
   override onBeforePatch(): void {
     const { kind, sim, clock } = this.run();
     kind.state.sync(sim, this.state, clock.tick);
+  }
+
+  /**
+   * One socket write per client per patch: each socket stays corked while the patch and the
+   * messages queued for after it are sent, so they leave in one writev. A write is a syscall, and
+   * on a busy world the syscalls were a fifth of the process's time.
+   */
+  override broadcastPatch(): boolean {
+    const corked: Corkable[] = [];
+    for (const client of this.clients) {
+      const socket = (client as { ref?: { _socket?: Corkable } }).ref?._socket;
+      if (socket?.cork) {
+        socket.cork();
+        corked.push(socket);
+      }
+    }
+    try {
+      return super.broadcastPatch();
+    } finally {
+      for (const socket of corked) socket.uncork();
+    }
   }
 
   override onUncaughtException(error: RoomException, methodName: RoomMethodName): void {
@@ -715,8 +743,9 @@ export class KindRoom extends Room<{ state: Schema }> {
   // --- what events do ------------------------------------------------------------------------
 
   private readonly outbox: Outbox = {
-    broadcast: (type, message) => this.broadcast(type, message),
-    send: (sessionId, type, message) => this.run().seats.get(sessionId)?.client.send(type, message),
+    // What the simulation says goes out with the patch that follows, in the same socket write.
+    broadcast: (type, message) => this.broadcast(type, message, AFTER_PATCH),
+    send: (sessionId, type, message) => this.run().seats.get(sessionId)?.client.send(type, message, AFTER_PATCH),
     record: (type, data) => {
       this.run().services.events.record(this.roomId, type, data);
       this.progress(type, data);
