@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { RejectCode } from "../src/protocol/codes.js";
 import { checkChat } from "../src/rules/chat.js";
 import { checkGather } from "../src/rules/gather.js";
-import { diffVisible, SpatialGrid } from "../src/rules/interest.js";
+import { diffVisible, SpatialGrid, updateEvery } from "../src/rules/interest.js";
 import { checkMove, type Mover } from "../src/rules/movement.js";
 import { addItem } from "../src/domain/profile.js";
 import { createRng } from "../src/domain/rng.js";
@@ -138,6 +138,18 @@ describe("rules: interest", () => {
   it("diffs visible sets", () => {
     assert.deepEqual(diffVisible(new Set(["a", "b"]), ["b", "c"]), { add: ["c"], remove: ["a"] });
     assert.deepEqual(diffVisible(new Set(["a"]), ["a"]), { add: [], remove: [] });
+  });
+
+  it("sends far neighbours' positions less often, by distance band and device", () => {
+    const bands = [
+      { within: 0.35, every: 1 },
+      { within: 0.7, every: 6 },
+      { within: 1, every: 12 },
+    ];
+    const at = (fraction: number, slowdown?: number) => updateEvery(fraction * fraction, bands, slowdown);
+    assert.deepEqual([at(0), at(0.35), at(0.36), at(0.7), at(0.71), at(1)], [1, 1, 6, 6, 12, 12]);
+    assert.equal(at(1.05), 12, "past the radius (the hysteresis slack) the last band holds");
+    assert.deepEqual([at(0.1, 2), at(0.5, 2), at(0.9, 2)], [2, 12, 24]);
   });
 });
 

@@ -266,6 +266,47 @@ describe("world room", function () {
       await Promise.all([watcher.leave(), walker.leave()]);
     });
 
+    it("updates a far neighbour less often than a near one, and always shows where each stopped", async () => {
+      const [watcherUser, nearUser, farUser] = await Promise.all([guest(app), guest(app), guest(app)]);
+      // Meadow's radius is 300: the near walker stays within 0.35 of it, the far one beyond 0.7.
+      await placeBeforeJoin(app, watcherUser, "meadow", 1300, 1000);
+      await placeBeforeJoin(app, nearUser, "meadow", 1300, 1020);
+      await placeBeforeJoin(app, farUser, "meadow", 1300, 1270);
+      const watcher = await Bot.join(app, {}, watcherUser);
+      const near = await Bot.join(app, {}, nearUser);
+      const far = await Bot.join(app, {}, farUser);
+      const ids = [near.room.sessionId, far.room.sessionId];
+      await until(watcher.room, () => ids.every((id) => watcher.sees.includes(id)), 5000, "both visible");
+      const updates = new Map(ids.map((id) => [id, 0]));
+      const last = new Map<string, string>();
+      watcher.room.onStateChange(() => {
+        for (const id of ids) {
+          const p = watcher.room.state.players.get(id);
+          const at = p ? `${p.x},${p.y}` : "";
+          if (at !== last.get(id)) updates.set(id, updates.get(id)! + 1);
+          last.set(id, at);
+        }
+      });
+      const pace = async (bot: Bot, y: number) => {
+        for (let trip = 0; trip < 3; trip++) {
+          await bot.walkTo(1390, y);
+          await bot.walkTo(1300, y);
+        }
+      };
+      await Promise.all([pace(near, 1020), pace(far, 1270)]);
+      // Whatever the rate, the position a client holds ends up exact.
+      const server = room(app, watcher.room.roomId).state.players;
+      const exact = (id: string) =>
+        watcher.room.state.players.get(id)?.x === server.get(id)!.x &&
+        watcher.room.state.players.get(id)?.y === server.get(id)!.y;
+      await until(watcher.room, () => ids.every(exact), 5000, "exact positions");
+      const nearUpdates = updates.get(near.room.sessionId)!;
+      const farUpdates = updates.get(far.room.sessionId)!;
+      assert.ok(nearUpdates >= 5, `near walker seen moving ${nearUpdates} times`);
+      assert.ok(farUpdates * 2 <= nearUpdates, `far walker seen moving ${farUpdates} times, near ${nearUpdates}`);
+      await Promise.all([watcher.leave(), near.leave(), far.leave()]);
+    });
+
     it("caps what a mobile client receives at 10 players, nearest first", async function () {
       this.timeout(30_000);
       const others = await Promise.all(Array.from({ length: 14 }, () => Bot.join(app)));

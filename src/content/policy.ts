@@ -47,6 +47,16 @@ export const policy = {
     slices: 4,
     /** Slack, as a fraction of the radius, that keeps a shown body ranked among the nearest. */
     hysteresis: 0.1,
+    /**
+     * How often a neighbour's position is sent, by distance as a fraction of `aoiRadius`: the
+     * near ones every patch (20 a second), farther ones every 4th and every 8th patch. A player's
+     * own position goes out every patch. Multiplied by the device's `deviceSlowdown`.
+     */
+    bands: [
+      { within: 0.35, every: 1 },
+      { within: 0.7, every: 6 },
+      { within: 1, every: 12 },
+    ],
   },
 
   /** Simulation steps run at once after a stall; the rest are forgiven (src/engine/clock.ts). */
@@ -171,6 +181,8 @@ export const policy = {
 
   /** Cap of visible players (own included) by device tier. */
   deviceCaps: { mobile: 10, tablet: 25, desktop: 50, high_end: 100 },
+  /** Factor on every band's interval by device: a mobile client's neighbours update at half the rate. */
+  deviceSlowdown: { mobile: 2, tablet: 1, desktop: 1, high_end: 1 },
 } as const;
 
 export type Policy = typeof policy;

@@ -166,8 +166,16 @@ export interface RoomKind<Sim, Command, Event, State, Join, Options extends Reco
   readonly state: StateMapping<Sim, State>;
   /** Fields of `welcome` beyond `sessionId`, `serverTime` and `tickRate`. */
   welcome(sim: Sim, actor: Actor, ctx: Ctx): Record<string, unknown>;
-  /** Interest management: the radius and the cap of visible bodies for a join. */
-  interest?: { radius(sim: Sim): number; cap(join: Join, policy: Policy): number };
+  /**
+   * Interest management: the radius, the cap of visible bodies for a join, and the factor on its
+   * neighbours' update intervals. Bodies' `x` and `y` are then `uint16` fields written with
+   * `placeQuietly`: interest management sends positions itself (src/rooms/Interest.ts).
+   */
+  interest?: {
+    radius(sim: Sim): number;
+    cap(join: Join, policy: Policy): number;
+    slowdown(join: Join, policy: Policy): number;
+  };
   /** Turns one event into messages, saves and log entries. */
   react(event: Event, out: Outbox, sim: Sim, ctx: Ctx): void;
 }

@@ -17,7 +17,7 @@ import {
   type WorldJoin,
   type WorldSim,
 } from "../rules/world.js";
-import { Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
+import { placeQuietly, Player, Portal, Resource, WorldState } from "../schema/WorldState.js";
 import { Chat, Gather, Move, TradeAnswer, TradeOffer, Travel, WorldJoinOptions } from "../validators/messages.js";
 import type { TradeCommand } from "../domain/trade.js";
 
@@ -113,8 +113,7 @@ export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin
         ({ sessionId, userId, name, x, y, hp, maxHp, level }) =>
           new Player({ sessionId, userId, name, x, y, hp, maxHp, level }),
         (player, w) => {
-          if (player.x !== w.x) player.x = w.x;
-          if (player.y !== w.y) player.y = w.y;
+          placeQuietly(player, w.x, w.y);
           if (player.hp !== w.hp) player.hp = w.hp;
         },
       );
@@ -139,6 +138,7 @@ export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin
   interest: {
     radius: (sim) => sim.world.template.aoiRadius,
     cap: (join, policy) => policy.deviceCaps[join.device],
+    slowdown: (join, policy) => policy.deviceSlowdown[join.device],
   },
 
   react(event, out, sim) {

@@ -1,37 +1,81 @@
 /**
- * Interest management for a world: which players each client receives. The geometry is in
- * rules/interest.ts; this class applies its answers to each client's StateView, and only when a
- * client's visible set changes, because StateView's cost grows with views × changed entities.
+ * Interest management for a world: which players each client receives, and how often. The
+ * geometry and the rates are in rules/interest.ts; this class applies their answers to each
+ * client's StateView and writes the positions itself.
  *
- * Two paces: a body that ends a move outside the radius of someone who sees it is hidden from
+ * Who is visible: a body that ends a move outside the radius of someone who sees it is hidden from
  * them at once, before any patch can carry its new position (nothing beyond `aoiRadius` ever
  * reaches a client); who *enters* a set, and which of the nearest fill a capped one, is refreshed
- * for each client five times a second, a slice of the clients every tick.
+ * for each client five times a second, a slice of the clients every tick. StateView carries the
+ * arrivals and departures (a whole entity, or its removal).
+ *
+ * Positions do not go through the schema's per-view encoding, which walks every changed entity
+ * once per client. The kind writes them untracked (`placeQuietly` in schema/WorldState.ts); after
+ * each patch, `positions` writes one frame per client holding the bodies it sees whose position
+ * changed since it was last told, near ones every patch and far ones less often (`updateEvery`).
+ * The frame is an ordinary state patch in the schema's own encoding, so an SDK client decodes it
+ * like any other.
  */
-import { StateView, type Schema } from "@colyseus/schema";
+import { $refId, encode, StateView, type Schema } from "@colyseus/schema";
+import { ClientState, Protocol, type Client } from "@colyseus/core";
 import { policy } from "../content/policy.js";
-import type { Client } from "@colyseus/core";
-import { diffVisible, SpatialGrid } from "../rules/interest.js";
-import type { Point } from "../domain/geometry.js";
+import { diffVisible, SpatialGrid, updateEvery } from "../rules/interest.js";
 
-interface Watcher {
-  client: Client;
-  /** Most players this client receives, its own included. */
-  cap: number;
-  visible: Set<string>;
+/** A body in the world, as interest management tracks it. */
+interface Body<Entity> {
+  id: string;
+  entity: Entity;
+  /** Spreads the sends of slower bands over the patches. */
+  phase: number;
+  /** The last place `moved` reported: what the visibility checks use. */
+  x: number;
+  y: number;
 }
 
-const { slices, hysteresis } = policy.interest;
+/** What a client has been told of one body it sees. */
+interface Seen<Entity> {
+  body: Body<Entity>;
+  /** The position last sent, packed as `x * 65536 + y`; -1 until the first patch after it appeared. */
+  sent: number;
+}
 
-export class Interest<Entity extends Schema & Point> {
+interface Watcher<Entity> {
+  client: Client;
+  body: Body<Entity>;
+  /** Most players this client receives, its own included. */
+  cap: number;
+  /** Its device's factor on every band's interval (1 at full rate). */
+  slowdown: number;
+  /** Its own position as last sent to it. */
+  sentSelf: number;
+  visible: Map<string, Seen<Entity>>;
+}
+
+/** Where a body's position lives in its schema class: the field indexes and their encoder. */
+interface PositionFields {
+  x: number;
+  y: number;
+  encode: (bytes: Uint8Array, value: number, it: { offset: number }) => void;
+}
+
+const { slices, hysteresis, bands } = policy.interest;
+const UNSENT = -1;
+/** A position update's most bytes: switch (1), refId (at most 5), two fields (1 + 2 each). */
+const MAX_UPDATE_BYTES = 12;
+
+export class Interest<Entity extends Schema & { x: number; y: number }> {
   private readonly grid: SpatialGrid<string>;
-  private readonly watchers = new Map<string, Watcher>();
+  private readonly bodies = new Map<string, Body<Entity>>();
+  private readonly watchers = new Map<string, Watcher<Entity>>();
   /** Reverse index: who currently sees each session. */
-  private readonly seenBy = new Map<string, Set<string>>();
+  private readonly seenBy = new Map<string, Set<Watcher<Entity>>>();
+  private fields: PositionFields | undefined;
+  private scratch = new Uint8Array(1024);
+  private phases = 0;
 
   /**
    * @param entityOf the state entity of a session (what goes into views)
-   * @param enabled false sends every player to every client (the benchmark's baseline)
+   * @param enabled false sends every player to every client at full rate (the benchmark's baseline)
    */
   constructor(
     private readonly radius: number,
@@ -42,13 +86,16 @@ export class Interest<Entity extends Schema & Point> {
   }
 
   /** A new session: give its client a view holding its own body (and, without AOI, everyone). */
-  join(sessionId: string, client: Client, cap: number): void {
-    const self = this.entityOf(sessionId)!;
+  join(sessionId: string, client: Client, cap: number, slowdown: number): void {
+    const entity = this.entityOf(sessionId)!;
+    this.fields ??= positionFieldsOf(entity);
+    const body: Body<Entity> = { id: sessionId, entity, phase: this.phases++, x: entity.x, y: entity.y };
     client.view = new StateView();
-    client.view.add(self);
-    this.watchers.set(sessionId, { client, cap, visible: new Set() });
+    client.view.add(entity);
+    this.bodies.set(sessionId, body);
+    this.watchers.set(sessionId, { client, body, cap, slowdown, sentSelf: UNSENT, visible: new Map() });
     this.seenBy.set(sessionId, new Set());
-    this.grid.set(sessionId, self.x, self.y);
+    this.grid.set(sessionId, body.x, body.y);
     if (!this.enabled) {
       for (const otherId of this.watchers.keys()) {
         if (otherId === sessionId) continue;
@@ -67,26 +114,31 @@ export class Interest<Entity extends Schema & Point> {
   /** A body moved: hide it from, and hide from it, whoever is now out of range. */
   moved(sessionId: string, x: number, y: number): void {
     this.grid.set(sessionId, x, y);
+    const body = this.bodies.get(sessionId);
+    if (!body) return;
+    body.x = x;
+    body.y = y;
     if (!this.enabled) return;
-    // Positions come from the grid (plain numbers), not the synchronized entities: this runs on
-    // every move. Out-of-range pairs are collected first, since hiding edits the sets walked here.
-    let gone: string[] | undefined;
-    for (const viewerId of this.seenBy.get(sessionId)!)
-      if (!this.grid.within(sessionId, viewerId, this.radius)) (gone ??= []).push(viewerId);
-    for (const viewerId of gone ?? []) this.hide(viewerId, sessionId);
-    gone = undefined;
-    for (const otherId of this.watchers.get(sessionId)!.visible)
-      if (!this.grid.within(sessionId, otherId, this.radius)) (gone ??= []).push(otherId);
-    for (const otherId of gone ?? []) this.hide(sessionId, otherId);
+    // Out-of-range pairs are collected first, since hiding edits the sets walked here.
+    const r2 = this.radius * this.radius;
+    let gone: Watcher<Entity>[] | undefined;
+    for (const viewer of this.seenBy.get(sessionId)!) if (distance2(body, viewer.body) > r2) (gone ??= []).push(viewer);
+    for (const viewer of gone ?? []) this.hide(viewer.body.id, sessionId);
+    let away: string[] | undefined;
+    for (const [otherId, seen] of this.watchers.get(sessionId)!.visible)
+      if (distance2(body, seen.body) > r2) (away ??= []).push(otherId);
+    for (const otherId of away ?? []) this.hide(sessionId, otherId);
   }
 
   /** Call before the entity leaves the state. */
   leave(sessionId: string): void {
     this.grid.delete(sessionId);
-    for (const otherId of this.watchers.get(sessionId)?.visible ?? []) this.seenBy.get(otherId)?.delete(sessionId);
-    for (const viewerId of this.seenBy.get(sessionId) ?? []) this.watchers.get(viewerId)?.visible.delete(sessionId);
+    const watcher = this.watchers.get(sessionId);
+    for (const otherId of watcher?.visible.keys() ?? []) this.seenBy.get(otherId)?.delete(watcher!);
+    for (const viewer of this.seenBy.get(sessionId) ?? []) viewer.visible.delete(sessionId);
     this.watchers.delete(sessionId);
     this.seenBy.delete(sessionId);
+    this.bodies.delete(sessionId);
   }
 
   /**
@@ -99,10 +151,8 @@ export class Interest<Entity extends Schema & Point> {
     let i = 0;
     for (const [sessionId, watcher] of this.watchers) {
       if (i++ % slices !== tick % slices) continue;
-      const self = this.entityOf(sessionId);
-      if (!self) continue;
-      const next = this.grid.nearest(
-        self,
+      const next: string[] = this.grid.nearest(
+        watcher.body,
         this.radius,
         watcher.cap - 1,
         sessionId,
@@ -115,20 +165,99 @@ export class Interest<Entity extends Schema & Point> {
     }
   }
 
+  /**
+   * The positions frame for one client after patch number `patch`: its own body when it moved,
+   * and each body it sees that moved since it was last told and whose band is due. Undefined when
+   * there is nothing to send or the client is not joined yet (its full state covers it).
+   */
+  positions(sessionId: string, patch: number): Uint8Array | undefined {
+    const watcher = this.watchers.get(sessionId);
+    if (!watcher || watcher.client.state !== ClientState.JOINED) return undefined;
+    const need = 1 + (watcher.visible.size + 1) * MAX_UPDATE_BYTES;
+    if (this.scratch.length < need) this.scratch = new Uint8Array(need * 2);
+    const bytes = this.scratch;
+    const it = { offset: 0 };
+    bytes[it.offset++] = Protocol.ROOM_STATE_PATCH;
+    const self = watcher.body.entity;
+    const own = pack(self);
+    if (own !== watcher.sentSelf) {
+      this.write(bytes, it, self);
+      watcher.sentSelf = own;
+    }
+    const r2 = this.radius * this.radius;
+    for (const seen of watcher.visible.values()) {
+      const entity = seen.body.entity;
+      const now = pack(entity);
+      if (now === seen.sent) continue;
+      if (seen.sent !== UNSENT && !this.due(patch, watcher, seen, r2)) continue;
+      this.write(bytes, it, entity);
+      seen.sent = now;
+    }
+    return it.offset > 1 ? bytes.slice(0, it.offset) : undefined;
+  }
+
+  /**
+   * Whether a neighbour's changed position goes out in this patch: when its distance band is due,
+   * or when the position the client holds now lies beyond the radius of the client's own (so a
+   * client's picture never shows a neighbour farther than `aoiRadius`).
+   */
+  private due(patch: number, watcher: Watcher<Entity>, seen: Seen<Entity>, r2: number): boolean {
+    if (!this.enabled) return true;
+    const self = watcher.body.entity;
+    const every = updateEvery(distance2(self, seen.body.entity) / r2, bands, watcher.slowdown);
+    if ((patch + seen.body.phase) % every === 0) return true;
+    const heldX = Math.floor(seen.sent / 65536);
+    return (self.x - heldX) ** 2 + (self.y - (seen.sent - heldX * 65536)) ** 2 > r2;
+  }
+
+  /** One body's position in the schema's patch encoding: switch to its refId, then both fields. */
+  private write(bytes: Uint8Array, it: { offset: number }, entity: Entity): void {
+    const fields = this.fields!;
+    bytes[it.offset++] = SWITCH_TO_STRUCTURE;
+    encode.number(bytes, entity[$refId]!, it);
+    bytes[it.offset++] = fields.x; // the field index with operation REPLACE (0)
+    fields.encode(bytes, entity.x, it);
+    bytes[it.offset++] = fields.y;
+    fields.encode(bytes, entity.y, it);
+  }
+
   private show(viewerId: string, id: string): void {
-    const entity = this.entityOf(id);
+    const body = this.bodies.get(id);
     const watcher = this.watchers.get(viewerId);
-    if (!entity || !watcher) return;
-    watcher.client.view!.add(entity);
-    watcher.visible.add(id);
-    this.seenBy.get(id)!.add(viewerId);
+    if (!body || !watcher) return;
+    watcher.client.view!.add(body.entity);
+    watcher.visible.set(id, { body, sent: UNSENT });
+    this.seenBy.get(id)!.add(watcher);
   }
 
   private hide(viewerId: string, id: string): void {
-    const entity = this.entityOf(id);
+    const body = this.bodies.get(id);
     const watcher = this.watchers.get(viewerId);
-    if (entity && watcher) watcher.client.view!.remove(entity);
-    watcher?.visible.delete(id);
-    this.seenBy.get(id)?.delete(viewerId);
+    if (!watcher) return;
+    if (body) watcher.client.view!.remove(body.entity);
+    watcher.visible.delete(id);
+    this.seenBy.get(id)?.delete(watcher);
   }
+}
+
+/** The schema's "switch to structure" marker that starts a patch's changes of one instance. */
+const SWITCH_TO_STRUCTURE = 255;
+
+const distance2 = (a: { x: number; y: number }, b: { x: number; y: number }) => (a.x - b.x) ** 2 + (a.y - b.y) ** 2;
+
+/** A whole-unit position in one number (each coordinate fits 16 bits). */
+const pack = (p: { x: number; y: number }) => p.x * 65536 + p.y;
+
+/**
+ * The field indexes of `x` and `y` in the entity's schema class, and their encoder. Both must be
+ * declared `uint16` (whole units within the map), which is what fixes an update's size.
+ */
+function positionFieldsOf(entity: Schema): PositionFields {
+  const metadata = (entity.constructor as { [Symbol.metadata]?: Record<string, unknown> })[Symbol.metadata];
+  const x = metadata?.["x"];
+  const y = metadata?.["y"];
+  const typeOf = (index: unknown) => (metadata?.[index as number] as { type?: unknown } | undefined)?.type;
+  if (typeof x !== "number" || typeof y !== "number" || typeOf(x) !== "uint16" || typeOf(y) !== "uint16")
+    throw new Error("interest management needs bodies with uint16 fields x and y");
+  return { x, y, encode: encode.uint16 };
 }

@@ -110,6 +110,8 @@ export class KindRoom extends Room<{ state: Schema }> {
   private lastNow = 0;
   /** The room's store writes (`Outbox.save`), one after another. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Patches sent so far: spreads the slower position bands over the patches. */
+  private patches = 0;
 
   /**
    * Checks the token and the join options of `kind`. Runs before matchmaking with the same options
@@ -285,7 +287,8 @@ export class KindRoom extends Room<{ state: Schema }> {
   /**
    * One socket write per client per patch: each socket stays corked while the patch and the
    * messages queued for after it are sent, so they leave in one writev. A write is a syscall, and
-   * on a busy world the syscalls were a fifth of the process's time.
+   * on a busy world the syscalls were a fifth of the process's time. With interest management,
+   * each client's positions frame follows its patch (src/rooms/Interest.ts).
    */
   override broadcastPatch(): boolean {
     const corked: Corkable[] = [];
@@ -297,7 +300,16 @@ export class KindRoom extends Room<{ state: Schema }> {
       }
     }
     try {
-      return super.broadcastPatch();
+      const changed = super.broadcastPatch();
+      const interest = this.running?.interest;
+      if (interest) {
+        const patch = this.patches++;
+        for (const client of this.clients) {
+          const frame = interest.positions(client.sessionId, patch);
+          if (frame) client.raw(frame);
+        }
+      }
+      return changed;
     } finally {
       for (const socket of corked) socket.uncork();
     }
@@ -369,7 +381,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     this.react(run.kind.join(run.sim, actor, join, ctx), ctx);
     run.kind.state.sync(run.sim, this.state, run.clock.tick);
     if (run.interest && run.kind.interest)
-      run.interest.join(seat.sessionId, client, run.kind.interest.cap(join, policy));
+      run.interest.join(
+        seat.sessionId,
+        client,
+        run.kind.interest.cap(join, policy),
+        run.kind.interest.slowdown(join, policy),
+      );
     this.persist(seat);
     run.log.info({ sessionId: seat.sessionId, userId: seat.userId, tick: run.clock.tick }, "joined");
     client.send("welcome", {

@@ -67,7 +67,14 @@ export class SpatialGrid<Id> {
    * `hysteresis` nearer when ranked. Without it, bodies milling about at the edge or at similar
    * distances would swap in and out on every refresh, and each swap costs a full entity on the wire.
    */
-  nearest(center: Point, radius: number, limit: number, self?: Id, keep?: ReadonlySet<Id>, hysteresis = 0): Id[] {
+  nearest(
+    center: Point,
+    radius: number,
+    limit: number,
+    self?: Id,
+    keep?: { has(id: Id): boolean },
+    hysteresis = 0,
+  ): Id[] {
     if (limit <= 0) return [];
     const r2 = radius * radius;
     const enter2 = Math.max(0, radius - hysteresis) ** 2;
@@ -96,11 +103,30 @@ export class SpatialGrid<Id> {
   }
 }
 
-/** What to add to and remove from a view to turn `current` into `next`. */
-export function diffVisible<Id>(current: ReadonlySet<Id>, next: readonly Id[]): { add: Id[]; remove: Id[] } {
+/** What to add to and remove from a view to turn `current` (a set, or a map by id) into `next`. */
+export function diffVisible<Id>(
+  current: { has(id: Id): boolean; keys(): Iterable<Id> },
+  next: readonly Id[],
+): { add: Id[]; remove: Id[] } {
   const nextSet = new Set(next);
   const add = next.filter((id) => !current.has(id));
   const remove: Id[] = [];
-  for (const id of current) if (!nextSet.has(id)) remove.push(id);
+  for (const id of current.keys()) if (!nextSet.has(id)) remove.push(id);
   return { add, remove };
+}
+
+/** One distance band: neighbours up to `within` (a fraction of the radius) update every `every` patches. */
+export interface RateBand {
+  within: number;
+  every: number;
+}
+
+/**
+ * Patches between two sends of a neighbour's position, from its distance squared as a fraction
+ * of the radius squared (`d2OverR2`), the bands (nearest first) and the viewer's device factor.
+ * Beyond the last band (the hysteresis slack at the edge) the last band's rate holds.
+ */
+export function updateEvery(d2OverR2: number, bands: readonly RateBand[], slowdown = 1): number {
+  for (const band of bands) if (d2OverR2 <= band.within * band.within) return band.every * slowdown;
+  return (bands.at(-1)?.every ?? 1) * slowdown;
 }

@@ -1,4 +1,4 @@
-import { schema, t, type SchemaType } from "@colyseus/schema";
+import { schema, t, type Schema, type SchemaType } from "@colyseus/schema";
 
 /** The fields every body has, in a world or a dungeon. */
 export const bodyFields = () => ({
@@ -18,6 +18,19 @@ export const bodyFields = () => ({
  */
 export const Player = schema({ ...bodyFields(), x: t.uint16(), y: t.uint16(), level: t.number() }, "Player");
 export type Player = SchemaType<typeof Player>;
+
+/**
+ * Sets a body's position without the schema's change tracking: interest management sends
+ * positions itself, at rates by distance (src/rooms/Interest.ts), and full states and arrivals
+ * still read the current value.
+ */
+export function placeQuietly(entity: Schema & { x: number; y: number }, x: number, y: number): void {
+  if (entity.x === x && entity.y === y) return;
+  entity.pauseTracking();
+  entity.x = x;
+  entity.y = y;
+  entity.resumeTracking();
+}
 
 export const Portal = schema({ id: t.string(), x: t.number(), y: t.number(), to: t.string() }, "Portal");
 export type Portal = SchemaType<typeof Portal>;
