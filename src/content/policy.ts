@@ -48,15 +48,24 @@ export const policy = {
     /** Slack, as a fraction of the radius, that keeps a shown body ranked among the nearest. */
     hysteresis: 0.1,
     /**
-     * How often a neighbour's position is sent, by distance as a fraction of `aoiRadius`: the
-     * near ones every patch (20 a second), farther ones every 4th and every 8th patch. A player's
-     * own position goes out every patch. Multiplied by the device's `deviceSlowdown`.
+     * How often a neighbour's position is sent, in patches between two sends: the larger of what
+     * its distance (a fraction of `aoiRadius`) and its rank among the client's nearest allow. The
+     * nearest and closest go every patch (20 a second), the rest every 6th or 12th: a client's
+     * budget stays bounded in a crowd as well. A player's own position goes out every patch.
+     * Multiplied by the device's `deviceSlowdown`.
      */
-    bands: [
-      { within: 0.35, every: 1 },
-      { within: 0.7, every: 6 },
-      { within: 1, every: 12 },
-    ],
+    rates: {
+      byDistance: [
+        { within: 0.35, every: 1 },
+        { within: 0.7, every: 6 },
+        { within: 1, every: 12 },
+      ],
+      byRank: [
+        { first: 8, every: 1 },
+        { first: 20, every: 6 },
+        { first: Infinity, every: 12 },
+      ],
+    },
   },
 
   /** Simulation steps run at once after a stall; the rest are forgiven (src/engine/clock.ts). */

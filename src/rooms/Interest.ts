@@ -37,6 +37,8 @@ interface Seen<Entity> {
   body: Body<Entity>;
   /** The position last sent, packed as `x * 65536 + y`; -1 until the first patch after it appeared. */
   sent: number;
+  /** Its place among the client's nearest at the last refresh (0 is the nearest). */
+  rank: number;
 }
 
 interface Watcher<Entity> {
@@ -58,7 +60,7 @@ interface PositionFields {
   encode: (bytes: Uint8Array, value: number, it: { offset: number }) => void;
 }
 
-const { slices, hysteresis, bands } = policy.interest;
+const { slices, hysteresis, rates } = policy.interest;
 const UNSENT = -1;
 /** A position update's most bytes: switch (1), refId (at most 5), two fields (1 + 2 each). */
 const MAX_UPDATE_BYTES = 12;
@@ -82,7 +84,7 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
     private readonly entityOf: (sessionId: string) => Entity | undefined,
     private readonly enabled = true,
   ) {
-    this.grid = new SpatialGrid(radius);
+    this.grid = new SpatialGrid(radius / 2);
   }
 
   /** A new session: give its client a view holding its own body (and, without AOI, everyone). */
@@ -162,6 +164,10 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
       const { add, remove } = diffVisible(watcher.visible, next);
       for (const id of remove) this.hide(sessionId, id);
       for (const id of add) this.show(sessionId, id);
+      next.forEach((id, rank) => {
+        const seen = watcher.visible.get(id);
+        if (seen) seen.rank = rank;
+      });
     }
   }
 
@@ -197,14 +203,14 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
   }
 
   /**
-   * Whether a neighbour's changed position goes out in this patch: when its distance band is due,
+   * Whether a neighbour's changed position goes out in this patch: when its band is due,
    * or when the position the client holds now lies beyond the radius of the client's own (so a
    * client's picture never shows a neighbour farther than `aoiRadius`).
    */
   private due(patch: number, watcher: Watcher<Entity>, seen: Seen<Entity>, r2: number): boolean {
     if (!this.enabled) return true;
     const self = watcher.body.entity;
-    const every = updateEvery(distance2(self, seen.body.entity) / r2, bands, watcher.slowdown);
+    const every = updateEvery(distance2(self, seen.body.entity) / r2, seen.rank, rates, watcher.slowdown);
     if ((patch + seen.body.phase) % every === 0) return true;
     const heldX = Math.floor(seen.sent / 65536);
     return (self.x - heldX) ** 2 + (self.y - (seen.sent - heldX * 65536)) ** 2 > r2;
@@ -226,7 +232,7 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
     const watcher = this.watchers.get(viewerId);
     if (!body || !watcher) return;
     watcher.client.view!.add(body.entity);
-    watcher.visible.set(id, { body, sent: UNSENT });
+    watcher.visible.set(id, { body, sent: UNSENT, rank: watcher.visible.size });
     this.seenBy.get(id)!.add(watcher);
   }
 

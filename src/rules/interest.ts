@@ -1,12 +1,25 @@
 import type { Point } from "../domain/geometry.js";
 
+/** Where the grid holds one id. */
+interface Placed<Id> {
+  id: Id;
+  x: number;
+  y: number;
+  cell: number;
+  /** Scratch for one query: the distance it ranks by. */
+  rank: number;
+}
+
 /**
  * A uniform grid over the map that answers "who is near (x, y)" without looking at everyone.
- * With the cell as large as the query radius, a query reads at most 3×3 cells.
+ * Cells half the query radius wide make a query read at most 5×5 cells, about twice the circle's
+ * area (3×3 cells as wide as the radius would read three times it).
  */
 export class SpatialGrid<Id> {
-  private readonly cells = new Map<number, Set<Id>>();
-  private readonly where = new Map<Id, { cell: number; x: number; y: number }>();
+  private readonly cells = new Map<number, Set<Placed<Id>>>();
+  private readonly where = new Map<Id, Placed<Id>>();
+  /** Reused by every query: the candidates within the radius. */
+  private readonly found: Placed<Id>[] = [];
 
   constructor(private readonly cellSize: number) {}
 
@@ -23,39 +36,35 @@ export class SpatialGrid<Id> {
     return this.where.size;
   }
 
-  /** Whether `a` and `b` are both placed and within `radius` of each other. */
-  within(a: Id, b: Id, radius: number): boolean {
-    const p = this.where.get(a);
-    const q = this.where.get(b);
-    return p !== undefined && q !== undefined && (p.x - q.x) ** 2 + (p.y - q.y) ** 2 <= radius * radius;
-  }
-
   /** Inserts or moves `id` to `(x, y)`. */
   set(id: Id, x: number, y: number): void {
     const cell = this.cellOf(x, y);
-    const prev = this.where.get(id);
-    if (prev) {
-      prev.x = x;
-      prev.y = y;
-      if (prev.cell === cell) return;
-      this.cells.get(prev.cell)!.delete(id);
-      if (this.cells.get(prev.cell)!.size === 0) this.cells.delete(prev.cell);
-      prev.cell = cell;
+    let placed = this.where.get(id);
+    if (placed) {
+      placed.x = x;
+      placed.y = y;
+      if (placed.cell === cell) return;
+      this.unbucket(placed);
+      placed.cell = cell;
     } else {
-      this.where.set(id, { cell, x, y });
+      this.where.set(id, (placed = { id, x, y, cell, rank: 0 }));
     }
     let bucket = this.cells.get(cell);
     if (!bucket) this.cells.set(cell, (bucket = new Set()));
-    bucket.add(id);
+    bucket.add(placed);
   }
 
   delete(id: Id): void {
-    const prev = this.where.get(id);
-    if (!prev) return;
-    const bucket = this.cells.get(prev.cell)!;
-    bucket.delete(id);
-    if (bucket.size === 0) this.cells.delete(prev.cell);
+    const placed = this.where.get(id);
+    if (!placed) return;
+    this.unbucket(placed);
     this.where.delete(id);
+  }
+
+  private unbucket(placed: Placed<Id>): void {
+    const bucket = this.cells.get(placed.cell)!;
+    bucket.delete(placed);
+    if (bucket.size === 0) this.cells.delete(placed.cell);
   }
 
   /**
@@ -78,7 +87,7 @@ export class SpatialGrid<Id> {
     if (limit <= 0) return [];
     const r2 = radius * radius;
     const enter2 = Math.max(0, radius - hysteresis) ** 2;
-    const found: Array<{ id: Id; d: number }> = [];
+    const found = this.found;
     const minCx = Math.max(0, Math.floor((center.x - radius) / this.cellSize));
     const maxCx = Math.floor((center.x + radius) / this.cellSize);
     const minCy = Math.max(0, Math.floor((center.y - radius) / this.cellSize));
@@ -87,19 +96,24 @@ export class SpatialGrid<Id> {
       for (let cx = minCx; cx <= maxCx; cx++) {
         const bucket = this.cells.get(this.key(cx, cy));
         if (!bucket) continue;
-        for (const id of bucket) {
-          if (id === self) continue;
-          const p = this.where.get(id)!;
-          // Squares and Math.sqrt: Math.hypot is several times slower, and this is the hot loop.
+        for (const p of bucket) {
           const d2 = (p.x - center.x) ** 2 + (p.y - center.y) ** 2;
-          const kept = keep?.has(id) ?? false;
-          if (d2 <= (kept ? r2 : enter2)) found.push({ id, d: Math.sqrt(d2) - (kept ? hysteresis : 0) });
+          if (d2 > r2 || p.id === self) continue;
+          // Whether it is kept matters at the edge, and for the ranking once there are too many.
+          if (d2 > enter2 && !keep?.has(p.id)) continue;
+          p.rank = d2;
+          found.push(p);
         }
       }
     }
-    found.sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (found.length > limit) found.length = limit;
-    return found.map((f) => f.id);
+    if (found.length > limit) {
+      // Squares and Math.sqrt: Math.hypot is several times slower, and this runs for every client.
+      for (const p of found) p.rank = Math.sqrt(p.rank) - (keep?.has(p.id) ? hysteresis : 0);
+    }
+    found.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const ids = found.slice(0, limit).map((p) => p.id);
+    found.length = 0;
+    return ids;
   }
 }
 
@@ -115,18 +129,19 @@ export function diffVisible<Id>(
   return { add, remove };
 }
 
-/** One distance band: neighbours up to `within` (a fraction of the radius) update every `every` patches. */
-export interface RateBand {
-  within: number;
-  every: number;
+/** How often positions go out, by distance (a fraction of the radius) and by rank among the nearest. */
+export interface UpdateRates {
+  byDistance: readonly { within: number; every: number }[];
+  byRank: readonly { first: number; every: number }[];
 }
 
 /**
- * Patches between two sends of a neighbour's position, from its distance squared as a fraction
- * of the radius squared (`d2OverR2`), the bands (nearest first) and the viewer's device factor.
- * Beyond the last band (the hysteresis slack at the edge) the last band's rate holds.
+ * Patches between two sends of a neighbour's position: the larger of its distance band's (from its
+ * distance squared as a fraction of the radius squared, `d2OverR2`) and its rank band's (`rank` 0
+ * is the nearest), times the viewer's device factor. Past the last band the last one holds.
  */
-export function updateEvery(d2OverR2: number, bands: readonly RateBand[], slowdown = 1): number {
-  for (const band of bands) if (d2OverR2 <= band.within * band.within) return band.every * slowdown;
-  return (bands.at(-1)?.every ?? 1) * slowdown;
+export function updateEvery(d2OverR2: number, rank: number, rates: UpdateRates, slowdown = 1): number {
+  const byDistance = rates.byDistance.find((band) => d2OverR2 <= band.within * band.within) ?? rates.byDistance.at(-1);
+  const byRank = rates.byRank.find((band) => rank < band.first) ?? rates.byRank.at(-1);
+  return Math.max(byDistance?.every ?? 1, byRank?.every ?? 1) * slowdown;
 }
