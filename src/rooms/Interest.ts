@@ -37,8 +37,8 @@ interface Seen<Entity> {
   body: Body<Entity>;
   /** The position last sent, packed as `x * 65536 + y`; -1 until the first patch after it appeared. */
   sent: number;
-  /** Its place among the client's nearest at the last refresh (0 is the nearest). */
-  rank: number;
+  /** Patches between two sends of its position, set at each refresh from its distance and rank. */
+  every: number;
 }
 
 interface Watcher<Entity> {
@@ -166,7 +166,7 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
       for (const id of add) this.show(sessionId, id);
       next.forEach((id, rank) => {
         const seen = watcher.visible.get(id);
-        if (seen) seen.rank = rank;
+        if (seen) this.rate(watcher, seen, rank);
       });
     }
   }
@@ -184,7 +184,7 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
     const bytes = this.scratch;
     const it = { offset: 0 };
     bytes[it.offset++] = Protocol.ROOM_STATE_PATCH;
-    const self = watcher.body.entity;
+    const self = watcher.body;
     const own = pack(self);
     if (own !== watcher.sentSelf) {
       this.write(bytes, it, self);
@@ -192,39 +192,39 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
     }
     const r2 = this.radius * this.radius;
     for (const seen of watcher.visible.values()) {
-      const entity = seen.body.entity;
-      const now = pack(entity);
+      const body = seen.body;
+      const now = pack(body);
       if (now === seen.sent) continue;
-      if (seen.sent !== UNSENT && !this.due(patch, watcher, seen, r2)) continue;
-      this.write(bytes, it, entity);
+      // Due by its band, or the position the client holds lies beyond the radius of its own.
+      if (seen.sent !== UNSENT && (patch + body.phase) % seen.every !== 0) {
+        const heldX = Math.floor(seen.sent / 65536);
+        if ((self.x - heldX) ** 2 + (self.y - (seen.sent - heldX * 65536)) ** 2 <= r2) continue;
+      }
+      this.write(bytes, it, body);
       seen.sent = now;
     }
     return it.offset > 1 ? bytes.slice(0, it.offset) : undefined;
   }
 
-  /**
-   * Whether a neighbour's changed position goes out in this patch: when its band is due,
-   * or when the position the client holds now lies beyond the radius of the client's own (so a
-   * client's picture never shows a neighbour farther than `aoiRadius`).
-   */
-  private due(patch: number, watcher: Watcher<Entity>, seen: Seen<Entity>, r2: number): boolean {
-    if (!this.enabled) return true;
-    const self = watcher.body.entity;
-    const every = updateEvery(distance2(self, seen.body.entity) / r2, seen.rank, rates, watcher.slowdown);
-    if ((patch + seen.body.phase) % every === 0) return true;
-    const heldX = Math.floor(seen.sent / 65536);
-    return (self.x - heldX) ** 2 + (self.y - (seen.sent - heldX * 65536)) ** 2 > r2;
+  /** Sets how often a visible body's position goes out to a client, from its distance and rank. */
+  private rate(watcher: Watcher<Entity>, seen: Seen<Entity>, rank: number): void {
+    seen.every = this.enabled
+      ? updateEvery(distance2(watcher.body, seen.body) / this.radius ** 2, rank, rates, watcher.slowdown)
+      : 1;
   }
 
-  /** One body's position in the schema's patch encoding: switch to its refId, then both fields. */
-  private write(bytes: Uint8Array, it: { offset: number }, entity: Entity): void {
+  /**
+   * One body's position in the schema's patch encoding: switch to its entity's refId, then both
+   * fields. The position is the one `moved` reported, which the entity holds by the patch.
+   */
+  private write(bytes: Uint8Array, it: { offset: number }, body: Body<Entity>): void {
     const fields = this.fields!;
     bytes[it.offset++] = SWITCH_TO_STRUCTURE;
-    encode.number(bytes, entity[$refId]!, it);
+    encode.number(bytes, body.entity[$refId]!, it);
     bytes[it.offset++] = fields.x; // the field index with operation REPLACE (0)
-    fields.encode(bytes, entity.x, it);
+    fields.encode(bytes, body.x, it);
     bytes[it.offset++] = fields.y;
-    fields.encode(bytes, entity.y, it);
+    fields.encode(bytes, body.y, it);
   }
 
   private show(viewerId: string, id: string): void {
@@ -232,7 +232,9 @@ export class Interest<Entity extends Schema & { x: number; y: number }> {
     const watcher = this.watchers.get(viewerId);
     if (!body || !watcher) return;
     watcher.client.view!.add(body.entity);
-    watcher.visible.set(id, { body, sent: UNSENT, rank: watcher.visible.size });
+    const seen: Seen<Entity> = { body, sent: UNSENT, every: 1 };
+    this.rate(watcher, seen, watcher.visible.size);
+    watcher.visible.set(id, seen);
     this.seenBy.get(id)!.add(watcher);
   }
 
