@@ -51,6 +51,7 @@ import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { whisper } from "./whisper.js";
 import { Whisper } from "../validators/social.js";
 import { deliveryKey, DELIVERY_TTL_SEC } from "../cluster/users.js";
+import type { ChangeResult, ProfileChange } from "../cluster/profile-changes.js";
 import { RoomTelemetry } from "./telemetry.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
@@ -498,6 +499,14 @@ export class KindRoom extends Room<{ state: Schema }> {
     return this.run().services.sessions.local(this, call);
   }
 
+  /**
+   * Makes a change addressed to `userId`'s profile (src/cluster/profile-changes.ts) if this
+   * process holds it; "absent" when it does not. Called across processes by the one delivering it.
+   */
+  changeProfile(userId: string, change: ProfileChange): Promise<ChangeResult> {
+    return this.run().services.profileChanges.here(userId, change);
+  }
+
   /** The seat whose connection holds `token` (connected, or waiting for its reconnection). */
   seatOfToken(token: string): { sessionId: string; userId: string } | undefined {
     for (const seat of this.run().seats.values())
@@ -735,6 +744,15 @@ export class KindRoom extends Room<{ state: Schema }> {
         change(seat.profile);
         services.profiles.touch(seat.userId);
       }
+    },
+    rate: (player, matchId, rating) => {
+      const { services } = this.run();
+      const change = { type: "rating", matchId, rating } as const;
+      // Held on this process (seated here, or still being released): the copy takes it now, so
+      // every later write of it carries it; the delivery below confirms it is written, wherever
+      // the profile is held by then. Queued with the room's writes, so the room waits for it.
+      services.profileChanges.applyHeld(player.userId, change);
+      this.writes = this.writes.then(() => services.profileChanges.deliver(player, change));
     },
     moved: (sessionId, x, y) => this.run().interest?.moved(sessionId, x, y),
     depart: (sessionId, departure) => {
