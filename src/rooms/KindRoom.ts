@@ -104,6 +104,11 @@ export class KindRoom extends Room<{ state: Schema }> {
   private lastNow = 0;
   /** The room's store writes (`Outbox.save`), one after another. */
   private writes: Promise<unknown> = Promise.resolve();
+  /**
+   * Profile changes this room sent on their way (`Outbox.rate`) and not yet confirmed; apart from
+   * `writes`, so that their retries never hold the room's own records back.
+   */
+  private readonly deliveries = new Set<Promise<unknown>>();
 
   /**
    * Checks the token and the join options of `kind`. Runs before matchmaking with the same options
@@ -407,7 +412,7 @@ export class KindRoom extends Room<{ state: Schema }> {
   override async onDispose(): Promise<void> {
     const run = this.run();
     await Promise.all([...run.seats.values()].map((seat) => this.releaseSeat(seat)));
-    await this.writes;
+    await this.settled();
     this.logReplay("end", { tick: run.clock.tick });
     run.services.events.forget(this.roomId);
     run.services.events.forget(replayStream(this.roomId));
@@ -566,9 +571,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     return { ok: true };
   }
 
-  /** Resolves once every store write queued so far has landed (or failed and been logged). */
+  /**
+   * Resolves once every store write queued so far, and every profile change sent so far, has
+   * landed (or failed and been logged).
+   */
   async settled(): Promise<void> {
-    await this.writes;
+    await Promise.all([this.writes, ...this.deliveries]);
   }
 
   /** Marks the current tick in the replay log, so an export ends there; called across processes. */
@@ -750,9 +758,11 @@ export class KindRoom extends Room<{ state: Schema }> {
       const change = { type: "rating", matchId, rating } as const;
       // Held on this process (seated here, or still being released): the copy takes it now, so
       // every later write of it carries it; the delivery below confirms it is written, wherever
-      // the profile is held by then. Queued with the room's writes, so the room waits for it.
+      // the profile is held by then. The room waits for it before it is disposed.
       services.profileChanges.applyHeld(player.userId, change);
-      this.writes = this.writes.then(() => services.profileChanges.deliver(player, change));
+      const delivery = services.profileChanges.deliver(player, change);
+      this.deliveries.add(delivery);
+      void delivery.finally(() => this.deliveries.delete(delivery));
     },
     moved: (sessionId, x, y) => this.run().interest?.moved(sessionId, x, y),
     depart: (sessionId, departure) => {
