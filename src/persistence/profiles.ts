@@ -2,7 +2,9 @@
  * Write-behind for the profiles of players in play. A room checks a profile out when its owner
  * joins, changes it in memory and marks it dirty; dirty profiles are written in batches every
  * `intervalMs`, and at once when the owner leaves (`release`), travels, or the server stops
- * (`flushAll`).
+ * (`flushAll`). One process holds one copy of a profile, whoever checked it out: a player seated
+ * in a world and a match here plays with the same object in both, and the copy is let go when
+ * the last of them releases it.
  *
  * When the store fails, nothing is dropped: the profile stays dirty and in memory, and writes are
  * retried with exponential backoff. The backoff belongs to the store, not to each profile: a round
@@ -182,7 +184,7 @@ export class ProfileCache extends EventEmitter {
 
   /**
    * Takes over a profile that an earlier run could not write (replayed from the spill while the
-   * store is still down): held in memory as released and dirty, written under the same `opId` by
+   * store is still down): held in memory by nobody and dirty, written under the same `opId` by
    * the write-behind, and handed to its owner by `checkout` if they join before it lands.
    */
   adopt(profile: Profile, opId: string): void {
