@@ -23,6 +23,7 @@ import type { Logger } from "./log.js";
 import { openStore } from "./persistence/index.js";
 import { RedisCluster, Sequences } from "./cluster/redis.js";
 import { Users } from "./cluster/users.js";
+import { ProfileChanges } from "./cluster/profile-changes.js";
 import { Trades } from "./trade/trades.js";
 import { UserLimits } from "./cluster/limits.js";
 import { leastLoadedProcess } from "./cluster/placement.js";
@@ -103,6 +104,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     sequences: new Sequences(redis),
     users,
     trades,
+    profileChanges: new ProfileChanges({ profiles, users, log: log.child({ component: "profile-changes" }) }),
     limits: new UserLimits(policy.userLimits, redis),
     sessions: new HttpSessions(cfg, presence, log.child({ component: "sessions" })),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),

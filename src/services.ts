@@ -1,6 +1,7 @@
 import type { matchMaker, Presence } from "@colyseus/core";
 import type { RedisCluster, Sequences } from "./cluster/redis.js";
 import type { Users } from "./cluster/users.js";
+import type { ProfileChanges } from "./cluster/profile-changes.js";
 import type { UserLimits } from "./cluster/limits.js";
 
 type MatchMakerDriver = matchMaker.MatchMakerDriver;
@@ -57,5 +58,7 @@ export interface Services {
   metrics: Metrics;
   /** Trade between players: offers and their two-phase commit (src/trade/). */
   trades: Trades;
+  /** Changes addressed to a player's profile wherever it is held (a rating after a forfeit). */
+  profileChanges: ProfileChanges;
   security: SecuritySignals;
 }

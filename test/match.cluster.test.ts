@@ -1,22 +1,33 @@
 /**
  * Matches across processes: two server processes with one Redis and one store sign with the same
- * key, so a chain played on one verifies with the public key served by the other.
+ * key, so a chain played on one verifies with the public key served by the other; and a player who
+ * forfeits a match on one process while it plays in a world on the other gets its rating there.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client, type Room } from "@colyseus/sdk";
 import { matchModes } from "../src/content/matches.js";
 import type { JsonWebKey } from "node:crypto";
 import type { MatchRecord, StoredMatch, Tx } from "../src/domain/match.js";
 import type { MatchState } from "../src/schema/MatchState.js";
 import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
+import { SqliteStore } from "../src/persistence/sqlite.js";
+import type { Profile } from "../src/domain/profile.js";
+import type { RatingChange } from "../src/rules/match.js";
 import {
+  Bot,
   eventually,
+  freePort,
+  isAt,
   nextMessage,
   RedisServer,
+  ServerProcess,
   startCluster,
   until,
   type Cluster,
-  type ServerProcess,
+  type TestApp,
 } from "./helpers.js";
 
 const duel = matchModes.find((m) => m.id === "duel")!;
@@ -30,13 +41,19 @@ async function get<B = unknown>(server: ServerProcess, path: string, token?: str
   return (await res.json()) as B;
 }
 
-async function player(server: ServerProcess, code: string) {
+type User = { token: string; userId: string; name: string };
+
+async function guestAt(server: ServerProcess): Promise<User> {
   const res = await fetch(`${server.url}/auth/guest`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: "{}",
   });
-  const user = (await res.json()) as { token: string; userId: string };
+  return (await res.json()) as User;
+}
+
+async function player(server: ServerProcess, code: string, user?: User) {
+  user ??= await guestAt(server);
   const client = new Client(`ws://127.0.0.1:${server.port}`);
   client.auth.token = user.token;
   const room: Room<unknown, MatchState> = await client.joinOrCreate<MatchState>("match", { mode: "duel", code });
@@ -103,6 +120,112 @@ if (!RedisServer.available()) {
         });
       assert.deepEqual(await get(a, `/api/matches/${matchId}`), history);
       await Promise.all([p1.room.leave(), p2.room.leave()]);
+    });
+  });
+
+  describe("match cluster: a forfeit by leaving while in a world on the other process", function () {
+    this.timeout(90_000);
+    const dataDir = mkdtempSync(join(tmpdir(), "realmgate-rating-"));
+    const procs: ServerProcess[] = [];
+    let redis: RedisServer | undefined;
+
+    async function start(): Promise<ServerProcess> {
+      const port = await freePort();
+      const proc = new ServerProcess(port, dataDir, {
+        REDIS_URL: redis!.url,
+        PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+        RECONNECT_SECONDS: "1",
+        SAVE_INTERVAL_MS: "250",
+      });
+      await proc.start();
+      procs.push(proc);
+      return proc;
+    }
+
+    /** The stored profile, read from the one SQLite file both processes write. */
+    async function stored(userId: string): Promise<Profile | null> {
+      const store = new SqliteStore(join(dataDir, "realmgate.db"));
+      try {
+        return await store.loadProfile(userId);
+      } finally {
+        await store.close();
+      }
+    }
+
+    /** The process that holds a room, by its listing. */
+    async function processOf(server: ServerProcess, room: string, roomId: string, token: string) {
+      const res = await fetch(`${server.url}/api/instances?room=${room}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await res.json()) as Array<{ roomId: string; processId: string }>).find((i) => i.roomId === roomId)
+        ?.processId;
+    }
+
+    before(async () => {
+      redis = new RedisServer(await freePort());
+      await redis.start();
+    });
+
+    after(async () => {
+      await Promise.all(procs.map((p) => p.stop("SIGTERM")));
+      await redis?.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("the leaver's world on the other process takes the rating, and its later saves keep it", async () => {
+      // X starts alone, so the match lives on it; Y, started after, is the less loaded for the world.
+      const x = await start();
+      const code = `left-${Math.random()}`;
+      const p1 = await player(x, code);
+      const p2 = await player(x, code);
+      p1.room.send("ready", { seq: 1, ready: true });
+      p2.room.send("ready", { seq: 1, ready: true });
+      await until(p1.room, () => p1.room.state.status === "playing");
+      const first = nextMessage<Tx>(p2.room, "tx");
+      p1.room.send("turn", { seq: 2, prev: "", actions: [] });
+      await first;
+
+      const y = await start();
+      const walker = await Bot.join({ port: y.port } as TestApp, {}, p1.user);
+      const token = p1.user.token;
+      const [matchAt, worldAt] = [
+        await processOf(x, "match", p1.room.roomId, token),
+        await processOf(x, "world", walker.room.roomId, token),
+      ];
+      assert.ok(matchAt && worldAt && matchAt !== worldAt, `match on ${matchAt}, world on ${worldAt}`);
+      // The world's copy is written first: the copy the match process holds is now the outdated one.
+      await eventually(async () => (await stored(p1.user.userId))?.location !== null, 10_000, "world saved");
+
+      const finished = nextMessage<{ winner: string; ratings: RatingChange[] }>(p2.room, "finished", 15_000);
+      p1.room.onMessage("finished", () => undefined);
+      p1.room.reconnection.enabled = false;
+      (p1.room.connection as unknown as { transport: { ws: { close(): void } } }).transport.ws.close();
+      const result = await finished; // its reconnection window ran out: a forfeit
+      assert.equal(result.winner, p2.user.userId);
+      const rating = (userId: string) => result.ratings.find((r) => r.userId === userId)!.after;
+      await eventually(
+        async () => (await stored(p1.user.userId))?.rating === rating(p1.user.userId),
+        15_000,
+        "the leaver's rating stored",
+      );
+      assert.equal((await stored(p2.user.userId))?.rating, rating(p2.user.userId));
+
+      // The world goes on writing the leaver's body: the rating stays.
+      const start0 = { x: walker.me.x, y: walker.me.y };
+      await walker.stepTo(start0.x, start0.y - 15);
+      const moved = { x: walker.me.x, y: walker.me.y };
+      assert.ok(!isAt(moved, start0));
+      await walker.leave();
+      await eventually(
+        async () => {
+          const p = await stored(p1.user.userId);
+          return !!p?.location && isAt(p.location, moved);
+        },
+        15_000,
+        "the world's last save",
+      );
+      assert.equal((await stored(p1.user.userId))?.rating, rating(p1.user.userId));
+      await p2.room.leave();
     });
   });
 }

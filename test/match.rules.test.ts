@@ -18,6 +18,8 @@ import {
   rollback,
   score,
   stepMatch,
+  takeRating,
+  RATED_KEPT,
   turnSession,
   sha256Hex,
   txHash,
@@ -193,6 +195,18 @@ describe("match rules", () => {
     ]);
     assert.equal(after.get("a"), 1200 + Math.round(32 * (1 - 1 / (1 + 10 ** 0.5))));
     assert.equal(after.get("c"), 1400 - Math.round(2 * 32 * (1 / (1 + 10 ** -0.5))));
+  });
+
+  it("a profile takes a match's rating once, whatever order and however often deliveries come", () => {
+    const profile: { rating: number; ratedMatches?: string[] } = { rating: 1200 };
+    assert.equal(takeRating(profile, "m1", 1216), true);
+    assert.equal(takeRating(profile, "m2", 1230), true);
+    // m1 delivered again (a retry, a second copy) after m2: the rating stays m2's.
+    assert.equal(takeRating(profile, "m1", 1216), false);
+    assert.deepEqual(profile, { rating: 1230, ratedMatches: ["m1", "m2"] });
+    for (let i = 0; i < RATED_KEPT + 5; i++) takeRating(profile, `x${i}`, 1000 + i);
+    assert.equal(profile.ratedMatches?.length, RATED_KEPT);
+    assert.equal(profile.ratedMatches?.at(-1), `x${RATED_KEPT + 4}`);
   });
 
   it("canonical JSON sorts keys, drops whitespace and refuses non-integers", () => {

@@ -18,7 +18,8 @@ import type { RatingChange } from "../src/rules/match.js";
 import type { MatchState } from "../src/schema/MatchState.js";
 import type { JsonWebKey } from "node:crypto";
 import type { Reject } from "../client/index.js";
-import { guest, http, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import { Bot, guest, http, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import type { Profile } from "../src/domain/profile.js";
 
 /** Test modes: a short match with a long timer, and one whose turns time out at once. */
 const quick: MatchMode = { ...matchModes[0], id: "quick", rounds: 2, turnSeconds: 600 };
@@ -445,6 +446,143 @@ describe("match history and the reconnection window", function () {
       );
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe("ratings of players who left", function () {
+  this.timeout(60_000);
+  /** A duel whose turns wait long: only a forfeit ends it early. */
+  const duel: MatchMode = { ...matchModes.find((m) => m.id === "duel")!, id: "duel-slow", turnSeconds: 600 };
+  type User = { token: string; userId: string; name: string };
+
+  async function seat(app: TestApp, mode: string, code: string, user?: User) {
+    user ??= await guest(app);
+    const room = await sdk(app, user.token).joinOrCreate<MatchState>("match", { mode, code });
+    for (const type of ["welcome", "reject", "tx", "finished", "chain", "rollback", "aborted"])
+      room.onMessage(type, () => undefined);
+    return { room, user, welcome: await nextMessage<MatchWelcome>(room, "welcome") };
+  }
+
+  /** `n` players in a private match of `mode`, started, the first turn played (so a forfeit is rated). */
+  async function underWay(app: TestApp, mode: string, n: number) {
+    const code = `left-${Math.random()}`;
+    const seats: Awaited<ReturnType<typeof seat>>[] = [];
+    for (let i = 0; i < n; i++) seats.push(await seat(app, mode, code));
+    const first = nextMessage<Tx>(seats[n - 1].room, "tx");
+    for (const s of seats) s.room.send("ready", { seq: 1, ready: true });
+    await until(seats[0].room, () => seats[0].room.state.status === "playing");
+    seats[0].room.send("turn", { seq: 2, prev: "", actions: [] });
+    await first;
+    return seats;
+  }
+
+  /** Resolves once every write the match room queued so far (its record, the ratings) has landed. */
+  const settled = (roomId: string) => (matchMaker.getLocalRoomById(roomId) as KindRoom).settled();
+
+  /** The stored rating of each rated player. */
+  const storedRatings = async (app: TestApp, ratings: RatingChange[]) =>
+    Promise.all(ratings.map(async (r) => [r.userId, (await app.services.store.loadProfile(r.userId))?.rating]));
+
+  /** Resolves with the stored profile of `userId` once a save of it satisfies `check`: waits on `saved`. */
+  async function storedWhen(app: TestApp, userId: string, check: (p: Profile) => boolean) {
+    for (;;) {
+      const saved = savedOf(app, userId);
+      const stored = await app.services.store.loadProfile(userId);
+      if (stored && check(stored)) return stored;
+      await saved;
+    }
+  }
+
+  /** Resolves at the next write of `userId`'s profile (and rejects after `ms`). */
+  const savedOf = (app: TestApp, userId: string, ms = 10_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        app.services.profiles.off("saved", saved);
+        reject(new Error(`no write of ${userId}'s profile within ${ms} ms`));
+      }, ms);
+      const saved = (id: string) => {
+        if (id !== userId) return;
+        clearTimeout(timer);
+        app.services.profiles.off("saved", saved);
+        resolve();
+      };
+      app.services.profiles.on("saved", saved);
+    });
+
+  let app: TestApp;
+  before(async () => {
+    app = await startApp({}, { matchModes: [...matchModes, duel, quick] });
+  });
+  after(async () => app.stop());
+
+  it("a player who leaves a duel forfeits, and both stored ratings are the announced ones", async () => {
+    const [a, b] = await underWay(app, duel.id, 2);
+    const finished = nextMessage<Finished>(b.room, "finished");
+    await a.room.leave();
+    const result = await finished;
+    assert.equal(result.winner, b.user.userId);
+    const after = Object.fromEntries(result.ratings.map((r) => [r.userId, r.after]));
+    assert.ok(after[a.user.userId] < 1200 && after[b.user.userId] > 1200, JSON.stringify(result.ratings));
+    await settled(b.room.roomId);
+    assert.deepEqual(
+      await storedRatings(app, result.ratings),
+      result.ratings.map((r) => [r.userId, r.after]),
+    );
+    const leaver = await app.services.store.loadProfile(a.user.userId);
+    assert.deepEqual(leaver?.ratedMatches, [a.welcome.matchId]);
+    await b.room.leave();
+  });
+
+  it("a player who left long before the end, and is held nowhere, gets its rating in the store", async () => {
+    const [a, b, c] = await underWay(app, quick.id, 3);
+    const roomId = c.room.roomId;
+    // Its seat is gone and its profile written and let go: the match plays on without it.
+    const released = savedOf(app, a.user.userId);
+    await a.room.leave();
+    await released;
+    await until(c.room, () => c.room.state.players.get(a.room.sessionId)?.connected === false);
+    const finished = nextMessage<Finished>(c.room, "finished");
+    b.room.send("forfeit", { seq: 3 });
+    const result = await finished;
+    assert.equal(result.winner, c.user.userId);
+    await settled(roomId);
+    assert.deepEqual(
+      await storedRatings(app, result.ratings),
+      result.ratings.map((r) => [r.userId, r.after]),
+    );
+    assert.equal(result.ratings.find((r) => r.userId === a.user.userId)!.after < 1200, true);
+    await c.room.leave();
+  });
+
+  it("a leaver who sits in a world meanwhile gets its rating, and the world's later saves keep it", async () => {
+    const slow = await startApp({ RECONNECT_SECONDS: "1" }, { matchModes: [duel] });
+    try {
+      const [a, b] = await underWay(slow, duel.id, 2);
+      // The leaver joins a world while its match seat still waits for it (same process: one copy).
+      const walker = await Bot.join(slow, {}, a.user);
+      const finished = nextMessage<Finished>(b.room, "finished", 10_000);
+      a.room.reconnection.enabled = false;
+      dropSocket(a.room);
+      const result = await finished; // the reconnection window ran out: a forfeit
+      assert.equal(result.winner, b.user.userId);
+      const rating = result.ratings.find((r) => r.userId === a.user.userId)!.after;
+      assert.ok(rating < 1200);
+      await settled(b.room.roomId);
+      // The world writes the body as it moves and when it leaves: the rating stays.
+      const start = { x: walker.me.x, y: walker.me.y };
+      await walker.stepTo(start.x, start.y - 15);
+      const moved = { x: walker.me.x, y: walker.me.y };
+      assert.ok(!isAt(moved, start));
+      const left = savedOf(slow, a.user.userId);
+      await walker.leave();
+      await left;
+      const stored = await storedWhen(slow, a.user.userId, (p) => !!p.location && isAt(p.location, moved));
+      assert.equal(stored.rating, rating);
+      assert.equal(slow.services.profiles.get(a.user.userId), undefined, "the last holder let the profile go");
+      await b.room.leave();
+    } finally {
+      await slow.stop();
     }
   });
 });

@@ -81,6 +81,17 @@ export const policy = {
    */
   roomWrites: { retryForMs: 60_000, maxBackoffMs: 5_000 },
 
+  /**
+   * Changes addressed to a player's profile wherever it is held (src/cluster/profile-changes.ts):
+   * a finished match's rating. A change not yet written is tried again after each pause; one that
+   * still is not stays in the copy that took it, which the write-behind goes on retrying.
+   */
+  profileChanges: {
+    /** How long a delivery waits for the room that holds the profile. */
+    callTimeoutMs: 5_000,
+    retryMs: [250, 500, 1_000, 2_000, 4_000],
+  },
+
   travel: {
     /** Most distance between a traveller and the portal. */
     range: 60,

@@ -48,6 +48,11 @@ export interface Profile {
   arrivedAt?: number;
   /** Elo rating from turn-based matches (PROTOCOL §4). */
   rating: number;
+  /**
+   * The matches whose result `rating` has taken, newest last (at most `RATED_KEPT`): a rating
+   * delivered again (a retry, a second holder) changes it once. Absent before the first rated match.
+   */
+  ratedMatches?: string[];
   /** Counters of play (PROTOCOL §7); absent on profiles saved before they existed. */
   stats?: Stats;
   /** Unlocked achievements, oldest first; an id appears once. */

@@ -70,6 +70,11 @@ export interface Outbox {
   profile(sessionId: string, change: (profile: Profile) => void, options?: { urgent?: boolean }): void;
   /** Every seated player's profile. */
   everyProfile(change: (profile: Profile) => void): void;
+  /**
+   * Gives a player of this room's match its rating from `matchId`, seated here or not: it reaches
+   * the profile wherever that is held (a room it left for, on any process, or the store), once.
+   */
+  rate(player: { userId: string; name: string }, matchId: string, rating: number): void;
   /** The body moved: interest management re-checks who sees it. */
   moved(sessionId: string, x: number, y: number): void;
   /** Sends the player to another instance of this kind (portals); see `Departure`. */

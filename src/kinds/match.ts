@@ -184,8 +184,11 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
         break;
       case "finished": {
         const { winner, scores, ratings } = event;
-        for (const [sessionId, rating] of Object.entries(event.bySession))
-          out.profile(sessionId, (p) => (p.rating = rating), { urgent: true });
+        // Every rated player, also one that forfeited by leaving and is seated here no more.
+        for (const { userId, after } of ratings) {
+          const name = scores.find((s) => s.userId === userId)?.name ?? userId;
+          out.rate({ userId, name }, sim.matchId, after);
+        }
         out.broadcast("finished", { winner, scores, ratings });
         out.record("finished", { winner, scores, ratings });
         saveRecord(sim, out);

@@ -2,7 +2,9 @@
  * Write-behind for the profiles of players in play. A room checks a profile out when its owner
  * joins, changes it in memory and marks it dirty; dirty profiles are written in batches every
  * `intervalMs`, and at once when the owner leaves (`release`), travels, or the server stops
- * (`flushAll`).
+ * (`flushAll`). One process holds one copy of a profile, whoever checked it out: a player seated
+ * in a world and a match here plays with the same object in both, and the copy is let go when
+ * the last of them releases it.
  *
  * When the store fails, nothing is dropped: the profile stays dirty and in memory, and writes are
  * retried with exponential backoff. The backoff belongs to the store, not to each profile: a round
@@ -28,8 +30,11 @@ interface Entry {
   writing: Promise<void> | null;
   /** Id of a write that failed without a clear answer; reused until one succeeds. */
   opId: string | null;
-  /** Its owner left while a write was failing: forget it once it is written. */
-  released: boolean;
+  /**
+   * How many hold it: seats on this process (a user may sit in a world and a match at once, and
+   * both seats share this one copy) and steps that checked it out. At 0 it is forgotten once written.
+   */
+  holders: number;
 }
 
 export interface SaveStats {
@@ -93,11 +98,14 @@ export class ProfileCache extends EventEmitter {
     this.timer = this.retryTimer = undefined;
   }
 
-  /** Loads (or creates) the profile of `account` and keeps it in memory until `release`. */
+  /**
+   * Loads (or creates) the profile of `account` and keeps it in memory until `release`. Every
+   * checkout takes a hold that one `release` gives back; a profile already held here is shared.
+   */
   async checkout(account: { userId: string; name: string }): Promise<Profile> {
     const held = this.entries.get(account.userId);
     if (held) {
-      held.released = false;
+      held.holders++;
       return held.profile;
     }
     let profile = await this.store.loadProfile(account.userId);
@@ -112,8 +120,11 @@ export class ProfileCache extends EventEmitter {
     }
     // A concurrent checkout may have won while this one awaited: keep the first.
     const raced = this.entries.get(account.userId);
-    if (raced) return raced.profile;
-    this.entries.set(account.userId, { profile, dirty: false, writing: null, opId: null, released: false });
+    if (raced) {
+      raced.holders++;
+      return raced.profile;
+    }
+    this.entries.set(account.userId, { profile, dirty: false, writing: null, opId: null, holders: 1 });
     return profile;
   }
 
@@ -148,15 +159,16 @@ export class ProfileCache extends EventEmitter {
   }
 
   /**
-   * Writes the profile if it changed, then forgets it. If the write fails the profile stays in
-   * memory and the background flush keeps retrying it.
+   * Writes the profile if it changed and gives back one hold; the last one forgets it. If the
+   * write fails the profile stays in memory and the background flush keeps retrying it.
    */
   async release(userId: string): Promise<void> {
+    const held = this.entries.get(userId);
+    if (held) held.holders = Math.max(0, held.holders - 1);
     await this.flush(userId);
     const entry = this.entries.get(userId);
-    if (!entry) return;
+    if (!entry || entry !== held || entry.holders > 0) return;
     if (!entry.dirty && !entry.opId && !entry.writing) this.entries.delete(userId);
-    else entry.released = true;
   }
 
   /** Profiles not yet written, each with the id its write goes under (for the shutdown spill). */
@@ -172,11 +184,11 @@ export class ProfileCache extends EventEmitter {
 
   /**
    * Takes over a profile that an earlier run could not write (replayed from the spill while the
-   * store is still down): held in memory as released and dirty, written under the same `opId` by
+   * store is still down): held in memory by nobody and dirty, written under the same `opId` by
    * the write-behind, and handed to its owner by `checkout` if they join before it lands.
    */
   adopt(profile: Profile, opId: string): void {
-    this.entries.set(profile.userId, { profile, dirty: true, writing: null, opId, released: true });
+    this.entries.set(profile.userId, { profile, dirty: true, writing: null, opId, holders: 0 });
   }
 
   /** Writes every pending profile once; resolves when all attempts are done. */
@@ -192,7 +204,7 @@ export class ProfileCache extends EventEmitter {
         await this.flush(id);
         // Released while its write was failing: forget it once it is safely written.
         const entry = this.entries.get(id);
-        if (entry?.released && !entry.dirty && !entry.opId) this.entries.delete(id);
+        if (entry?.holders === 0 && !entry.dirty && !entry.opId) this.entries.delete(id);
       }),
     );
   }

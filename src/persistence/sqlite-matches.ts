@@ -1,10 +1,11 @@
 /**
  * Match history in SQLite (PROTOCOL §4): records, transactions and what rollbacks cut off. Plain
  * functions over a `DatabaseSync`, so whichever thread owns the connection can call them; the
- * SQL below is one migration step of src/persistence/sqlite.ts.
+ * SQL below is one migration step of src/persistence/sqlite.worker.ts.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
+import { transaction } from "./sqlite-transaction.js";
 
 /** Transactions are kept whole as sent; `rolled_back_at` is null for the live chain. */
 export const MATCH_MIGRATION = `
@@ -80,3 +81,15 @@ export function matchesOf(db: DatabaseSync, userId: string, limit: number): Matc
     return { matchId, mode, status, score, rank: rankIn(record, userId), endedAt };
   });
 }
+
+/**
+ * The worker's requests for this module (`match.<name>`, see `EXTENSIONS` in sqlite.worker.ts):
+ * each takes the connection, then the store method's own arguments.
+ */
+export const MATCH_OPS = {
+  saveMatch: (db: DatabaseSync, record: MatchRecord) => transaction(db, () => saveMatch(db, record)),
+  appendMatchTx,
+  rollbackMatchTxs,
+  loadMatch,
+  matchesOf,
+} as const;

@@ -6,6 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { rankPage, type BoardId, type FriendLink, type FriendState, type RankedEntry } from "../domain/social.js";
 import type { FriendAcceptOutcome, FriendRequestOutcome } from "./social.js";
+import { transaction } from "./sqlite-transaction.js";
 
 /** The number each board ranks, read from the profile document; every use matches its index. */
 const SCORE: Record<BoardId, { expr: string; order: "ASC" | "DESC" }> = {
@@ -119,7 +120,10 @@ export function rankOf(db: DatabaseSync, board: BoardId, userId: string): { rank
   return { rank: better(db, board, row.score) + 1, score: row.score };
 }
 
-/** The worker's requests for this module, by op name; each takes the connection first. */
+/**
+ * The worker's requests for this module (`social.<name>`, see `EXTENSIONS` in sqlite.worker.ts):
+ * each takes the connection, then the store method's own arguments.
+ */
 export const SOCIAL_OPS = {
   requestFriend: (db: DatabaseSync, userId: string, otherId: string, max: number) =>
     transaction(db, () => requestFriend(db, userId, otherId, max)),
@@ -130,16 +134,3 @@ export const SOCIAL_OPS = {
   leaderboard,
   rankOf,
 } as const;
-export type SocialOp = keyof typeof SOCIAL_OPS;
-
-function transaction<T>(db: DatabaseSync, work: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const result = work();
-    db.exec("COMMIT");
-    return result;
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
-  }
-}

@@ -6,6 +6,7 @@
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { UNFINISHED, type TradeRecord } from "../domain/trade.js";
+import { transaction } from "./sqlite-transaction.js";
 import { tradeRow, type TradeMove } from "./trades.js";
 
 export const TRADE_MIGRATION = `
@@ -83,3 +84,19 @@ export function expiredOffers(db: DatabaseSync, now: number): TradeRecord[] {
     db.prepare("SELECT doc FROM trades WHERE state = 'offered' AND expires_at <= ? ORDER BY expires_at").all(now),
   );
 }
+
+/**
+ * The worker's requests for this module (`trade.<name>`, see `EXTENSIONS` in sqlite.worker.ts):
+ * each takes the connection, then the store method's own arguments. Each write is one
+ * transaction, so a read and its conditional write never interleave with another writer.
+ */
+export const TRADE_OPS = {
+  createOffer: (db: DatabaseSync, record: TradeRecord, maxOpen: number) =>
+    transaction(db, () => createOffer(db, record, maxOpen)),
+  loadTrade,
+  moveTrade: (db: DatabaseSync, tradeId: string, move: TradeMove) =>
+    transaction(db, () => moveTrade(db, tradeId, move)),
+  openTrades,
+  expiredOffers,
+  unfinishedTrades,
+} as const;

@@ -24,7 +24,16 @@ import {
   type StoredMatch,
   type Tx,
 } from "./store.js";
-import type { Op, Outcome, Response, WireError, WorkerInit } from "./sqlite.worker.js";
+import type {
+  ExtensionArgs,
+  ExtensionOp,
+  ExtensionResult,
+  Op,
+  Outcome,
+  Response,
+  WireError,
+  WorkerInit,
+} from "./sqlite.worker.js";
 import type { TradeMove, TradeRecord, TradeStore } from "./trades.js";
 
 export interface SqliteOptions {
@@ -116,6 +125,11 @@ export class SqliteStore implements Store, TradeStore {
     return this.post<T>(op, args);
   }
 
+  /** A request of a store module (`<module>.<name>`), typed by its entry in the worker's registry. */
+  private ext<K extends ExtensionOp>(op: K, ...args: ExtensionArgs<K>): Promise<ExtensionResult<K>> {
+    return this.call(op, ...args);
+  }
+
   private post<T>(op: Op, args: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
@@ -192,23 +206,23 @@ export class SqliteStore implements Store, TradeStore {
   }
 
   saveMatch(record: MatchRecord): Promise<void> {
-    return this.call("saveMatch", record);
+    return this.ext("match.saveMatch", record);
   }
 
   appendMatchTx(tx: Tx): Promise<void> {
-    return this.call("appendMatchTx", tx);
+    return this.ext("match.appendMatchTx", tx);
   }
 
   rollbackMatchTxs(matchId: string, to: number, at: number): Promise<number> {
-    return this.call("rollbackMatchTxs", matchId, to, at);
+    return this.ext("match.rollbackMatchTxs", matchId, to, at);
   }
 
   loadMatch(matchId: string): Promise<StoredMatch | null> {
-    return this.call("loadMatch", matchId);
+    return this.ext("match.loadMatch", matchId);
   }
 
   matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
-    return this.call("matchesOf", userId, limit);
+    return this.ext("match.matchesOf", userId, limit);
   }
 
   get trades(): TradeStore {
@@ -216,51 +230,51 @@ export class SqliteStore implements Store, TradeStore {
   }
 
   createOffer(record: TradeRecord, maxOpen: number): Promise<boolean> {
-    return this.call("trade.createOffer", record, maxOpen);
+    return this.ext("trade.createOffer", record, maxOpen);
   }
 
   loadTrade(tradeId: string): Promise<TradeRecord | null> {
-    return this.call("trade.loadTrade", tradeId);
+    return this.ext("trade.loadTrade", tradeId);
   }
 
   moveTrade(tradeId: string, move: TradeMove): Promise<TradeRecord | null> {
-    return this.call("trade.moveTrade", tradeId, move);
+    return this.ext("trade.moveTrade", tradeId, move);
   }
 
   openTrades(userId: string, now: number): Promise<TradeRecord[]> {
-    return this.call("trade.openTrades", userId, now);
+    return this.ext("trade.openTrades", userId, now);
   }
 
   expiredOffers(now: number): Promise<TradeRecord[]> {
-    return this.call("trade.expiredOffers", now);
+    return this.ext("trade.expiredOffers", now);
   }
 
   unfinishedTrades(now: number, coordinator: string): Promise<TradeRecord[]> {
-    return this.call("trade.unfinishedTrades", now, coordinator);
+    return this.ext("trade.unfinishedTrades", now, coordinator);
   }
 
   requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
-    return this.call("requestFriend", userId, otherId, max);
+    return this.ext("social.requestFriend", userId, otherId, max);
   }
 
   acceptFriend(userId: string, otherId: string, max: number): Promise<FriendAcceptOutcome> {
-    return this.call("acceptFriend", userId, otherId, max);
+    return this.ext("social.acceptFriend", userId, otherId, max);
   }
 
   removeFriend(userId: string, otherId: string): Promise<boolean> {
-    return this.call("removeFriend", userId, otherId);
+    return this.ext("social.removeFriend", userId, otherId);
   }
 
   friendsOf(userId: string): Promise<FriendLink[]> {
-    return this.call("friendsOf", userId);
+    return this.ext("social.friendsOf", userId);
   }
 
   leaderboard(board: BoardId, limit: number, offset: number): Promise<RankedEntry[]> {
-    return this.call("leaderboard", board, limit, offset);
+    return this.ext("social.leaderboard", board, limit, offset);
   }
 
   rankOf(board: BoardId, userId: string): Promise<{ rank: number; score: number } | null> {
-    return this.call("rankOf", board, userId);
+    return this.ext("social.rankOf", board, userId);
   }
 
   async close(): Promise<void> {

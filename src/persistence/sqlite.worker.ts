@@ -5,6 +5,11 @@
  *
  * Requests are served one at a time, in the order posted. Profile writes arrive in batches and
  * are written in one transaction; each keeps its own answer (written, or stale).
+ *
+ * The store's own requests (accounts, profiles, events, health) are methods of `Connection`.
+ * Those of a store module (matches, trades, social: src/persistence/sqlite-*.ts) are its table
+ * of ops, registered once in `EXTENSIONS` and requested as `<module>.<name>`, with the store
+ * method's own arguments; `SqliteStore` types each request by its entry here.
  */
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -12,14 +17,46 @@ import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
 import { skeletonSql } from "../auth/names.js";
-import * as matches from "./sqlite-matches.js";
-import * as trades from "./sqlite-trades.js";
-import { SOCIAL_MIGRATION, SOCIAL_OPS, type SocialOp } from "./sqlite-social.js";
+import { MATCH_MIGRATION, MATCH_OPS } from "./sqlite-matches.js";
+import { TRADE_MIGRATION, TRADE_OPS } from "./sqlite-trades.js";
+import { SOCIAL_MIGRATION, SOCIAL_OPS } from "./sqlite-social.js";
+import { transaction } from "./sqlite-transaction.js";
 
 export interface WorkerInit {
   file: string;
   busyTimeoutMs: number;
 }
+
+/**
+ * The requests of the store modules, by module: each op takes the connection, then the arguments
+ * of the store method it serves, and answers its result. One more module is one more entry.
+ */
+const EXTENSIONS = { match: MATCH_OPS, trade: TRADE_OPS, social: SOCIAL_OPS } as const;
+type Extensions = typeof EXTENSIONS;
+
+/** A store module's request: `<module>.<name>`. */
+export type ExtensionOp = {
+  [M in keyof Extensions]: `${M}.${keyof Extensions[M] & string}`;
+}[keyof Extensions];
+
+type ExtensionFn<K extends ExtensionOp> = K extends `${infer M extends keyof Extensions}.${infer N}`
+  ? N extends keyof Extensions[M]
+    ? Extensions[M][N]
+    : never
+  : never;
+/** The arguments a module's request takes after the connection. */
+export type ExtensionArgs<K extends ExtensionOp> =
+  ExtensionFn<K> extends (db: DatabaseSync, ...args: infer A) => unknown ? A : never;
+/** What a module's request answers. */
+export type ExtensionResult<K extends ExtensionOp> = ExtensionFn<K> extends (...args: never[]) => infer R ? R : never;
+
+type AnyOp = (db: DatabaseSync, ...args: never[]) => unknown;
+/** `EXTENSIONS` flattened once, by request name. */
+const EXTENSION_OPS = new Map<string, AnyOp>(
+  Object.entries(EXTENSIONS).flatMap(([module, ops]) =>
+    Object.entries(ops as Record<string, AnyOp>).map(([name, op]) => [`${module}.${name}`, op] as const),
+  ),
+);
 
 export type Op =
   | "createAccount"
@@ -33,13 +70,7 @@ export type Op =
   | "pruneEvents"
   | "ping"
   | "probe"
-  | "saveMatch"
-  | "appendMatchTx"
-  | "rollbackMatchTxs"
-  | "loadMatch"
-  | "matchesOf"
-  | `trade.${keyof typeof tradeOps}`
-  | SocialOp
+  | ExtensionOp
   | "close";
 
 export interface Request {
@@ -90,8 +121,8 @@ const MIGRATIONS = [
    CREATE INDEX events_at ON events (at);`,
   // One row that the health probe rewrites: proof that the store takes writes right now.
   `CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
-  matches.MATCH_MIGRATION,
-  trades.TRADE_MIGRATION,
+  MATCH_MIGRATION,
+  TRADE_MIGRATION,
   SOCIAL_MIGRATION,
   // Look-alike skeletons of usernames (src/auth/names.ts); the existing ones computed here.
   `ALTER TABLE accounts ADD COLUMN skeleton TEXT;
@@ -363,25 +394,11 @@ class Connection {
           return { ok: true, value: this.ping() };
         case "probe":
           return { ok: true, value: this.probe() };
-        case "saveMatch":
-          return { ok: true, value: transaction(this.conn, () => matches.saveMatch(this.conn, args[0])) };
-        case "appendMatchTx":
-          return { ok: true, value: matches.appendMatchTx(this.conn, args[0]) };
-        case "rollbackMatchTxs":
-          return { ok: true, value: matches.rollbackMatchTxs(this.conn, args[0], args[1], args[2]) };
-        case "loadMatch":
-          return { ok: true, value: matches.loadMatch(this.conn, args[0]) };
-        case "matchesOf":
-          return { ok: true, value: matches.matchesOf(this.conn, args[0], args[1]) };
         case "close":
           return { ok: true, value: this.close() };
         default: {
-          if (req.op.startsWith("trade."))
-            return {
-              ok: true,
-              value: tradeOps[req.op.slice("trade.".length) as keyof typeof tradeOps](this.conn, args),
-            };
-          const op = SOCIAL_OPS[req.op as SocialOp] as (db: DatabaseSync, ...rest: never[]) => unknown;
+          const op = EXTENSION_OPS.get(req.op);
+          if (!op) return { ok: false, error: { kind: "other", message: `sqlite: no request named ${req.op}` } };
           return { ok: true, value: op(this.conn, ...args) };
         }
       }
@@ -406,40 +423,6 @@ class Connection {
     }
     this.db = null;
   }
-}
-
-function transaction(db: DatabaseSync, work: () => void): void {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    work();
-    db.exec("COMMIT");
-  } catch (err) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw err;
-  }
-}
-
-/**
- * Trade requests (`trade.<name>`); each write is one transaction, so a read and its conditional
- * write never interleave with another writer.
- */
-const tradeOps = {
-  createOffer: (db: DatabaseSync, [record, maxOpen]: never[]) =>
-    inTransaction(db, () => trades.createOffer(db, record, maxOpen)),
-  loadTrade: (db: DatabaseSync, [tradeId]: never[]) => trades.loadTrade(db, tradeId),
-  moveTrade: (db: DatabaseSync, [tradeId, move]: never[]) =>
-    inTransaction(db, () => trades.moveTrade(db, tradeId, move)),
-  openTrades: (db: DatabaseSync, [userId, now]: never[]) => trades.openTrades(db, userId, now),
-  expiredOffers: (db: DatabaseSync, [now]: never[]) => trades.expiredOffers(db, now),
-  unfinishedTrades: (db: DatabaseSync, [now, coordinator]: never[]) => trades.unfinishedTrades(db, now, coordinator),
-};
-
-function inTransaction<T>(db: DatabaseSync, work: () => T): T {
-  let out!: T;
-  transaction(db, () => {
-    out = work();
-  });
-  return out;
 }
 
 if (parentPort) {

@@ -51,6 +51,7 @@ import { newSeat, SeatBook, type Seat } from "./seats.js";
 import { whisper } from "./whisper.js";
 import { Whisper } from "../validators/social.js";
 import { deliveryKey, DELIVERY_TTL_SEC } from "../cluster/users.js";
+import type { ChangeResult, ProfileChange } from "../cluster/profile-changes.js";
 import { RoomTelemetry } from "./telemetry.js";
 
 /** What `onAuth` hands to `onJoin` as `client.auth`. */
@@ -112,6 +113,11 @@ export class KindRoom extends Room<{ state: Schema }> {
   private writes: Promise<unknown> = Promise.resolve();
   /** Patches sent so far: spreads the slower position bands over the patches. */
   private patches = 0;
+  /**
+   * Profile changes this room sent on their way (`Outbox.rate`) and not yet confirmed; apart from
+   * `writes`, so that their retries never hold the room's own records back.
+   */
+  private readonly deliveries = new Set<Promise<unknown>>();
 
   /**
    * Checks the token and the join options of `kind`. Runs before matchmaking with the same options
@@ -451,7 +457,7 @@ export class KindRoom extends Room<{ state: Schema }> {
   override async onDispose(): Promise<void> {
     const run = this.run();
     await Promise.all([...run.seats.values()].map((seat) => this.releaseSeat(seat)));
-    await this.writes;
+    await this.settled();
     this.logReplay("end", { tick: run.clock.tick });
     run.services.events.forget(this.roomId);
     run.services.events.forget(replayStream(this.roomId));
@@ -543,6 +549,14 @@ export class KindRoom extends Room<{ state: Schema }> {
     return this.run().services.sessions.local(this, call);
   }
 
+  /**
+   * Makes a change addressed to `userId`'s profile (src/cluster/profile-changes.ts) if this
+   * process holds it; "absent" when it does not. Called across processes by the one delivering it.
+   */
+  changeProfile(userId: string, change: ProfileChange): Promise<ChangeResult> {
+    return this.run().services.profileChanges.here(userId, change);
+  }
+
   /** The seat whose connection holds `token` (connected, or waiting for its reconnection). */
   seatOfToken(token: string): { sessionId: string; userId: string } | undefined {
     for (const seat of this.run().seats.values())
@@ -602,9 +616,12 @@ export class KindRoom extends Room<{ state: Schema }> {
     return { ok: true };
   }
 
-  /** Resolves once every store write queued so far has landed (or failed and been logged). */
+  /**
+   * Resolves once every store write queued so far, and every profile change sent so far, has
+   * landed (or failed and been logged).
+   */
   async settled(): Promise<void> {
-    await this.writes;
+    await Promise.all([this.writes, ...this.deliveries]);
   }
 
   /** Marks the current tick in the replay log, so an export ends there; called across processes. */
@@ -781,6 +798,17 @@ export class KindRoom extends Room<{ state: Schema }> {
         change(seat.profile);
         services.profiles.touch(seat.userId);
       }
+    },
+    rate: (player, matchId, rating) => {
+      const { services } = this.run();
+      const change = { type: "rating", matchId, rating } as const;
+      // Held on this process (seated here, or still being released): the copy takes it now, so
+      // every later write of it carries it; the delivery below confirms it is written, wherever
+      // the profile is held by then. The room waits for it before it is disposed.
+      services.profileChanges.applyHeld(player.userId, change);
+      const delivery = services.profileChanges.deliver(player, change);
+      this.deliveries.add(delivery);
+      void delivery.finally(() => this.deliveries.delete(delivery));
     },
     moved: (sessionId, x, y) => this.run().interest?.moved(sessionId, x, y),
     depart: (sessionId, departure) => {

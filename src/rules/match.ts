@@ -85,8 +85,6 @@ export type MatchEvent =
       winner: string | null;
       scores: Standing[];
       ratings: RatingChange[];
-      /** sessionId → rating after, for the profiles. */
-      bySession: Record<string, number>;
     }
   | { type: "aborted"; at: number }
   | { type: "rollback"; to: number; chainHead: string; cut: number; at: number }
@@ -284,7 +282,6 @@ function finish(sim: MatchSim, now: number): MatchEvent[] {
       winner: winnerOf(sim),
       scores: standings(sim),
       ratings,
-      bySession: Object.fromEntries(players.map((p) => [p.sessionId, after.get(p.userId)!])),
     },
   ];
 }
@@ -303,6 +300,26 @@ export function elo(players: readonly { id: string; rating: number; rank: number
     result.set(a.id, Math.round(a.rating + delta));
   }
   return result;
+}
+
+/** How many rated matches a profile remembers: far more than can be waiting to reach it at once. */
+export const RATED_KEPT = 32;
+
+/**
+ * A finished match's rating in a player's profile, once: `rating` is the `after` that `finished`
+ * announced. A profile that already took `matchId` is left as it is (false), so a delivery that is
+ * retried, or that reaches two copies, changes the rating once.
+ */
+export function takeRating(
+  profile: { rating: number; ratedMatches?: string[] },
+  matchId: string,
+  rating: number,
+): boolean {
+  const rated = profile.ratedMatches ?? [];
+  if (rated.includes(matchId)) return false;
+  profile.rating = rating;
+  profile.ratedMatches = [...rated, matchId].slice(-RATED_KEPT);
+  return true;
 }
 
 /**

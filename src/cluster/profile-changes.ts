@@ -1,0 +1,128 @@
+/**
+ * Changes addressed to a player's profile rather than to a seat: they reach the profile wherever it
+ * is held when they are delivered, as trade steps do (src/trade/trades.ts). A player who forfeited
+ * a match by leaving still gets its rating: the change is made where the profile is held now (this
+ * process, a room it moved to on any process, or the store when nobody holds it), and is done only
+ * once a write holding it has landed.
+ *
+ * A change is data (it travels in a room call) applied by a pure rule keyed by an id, so delivering
+ * it again, or to a second copy, changes the profile once. A copy that is outdated cannot overwrite
+ * it: saves are versioned (src/persistence/store.ts), and a change that went into an outdated copy
+ * fails with that copy and is delivered again to the newer one.
+ */
+import { matchMaker } from "@colyseus/core";
+import { policy } from "../content/policy.js";
+import type { Profile } from "../domain/profile.js";
+import type { Logger } from "../log.js";
+import type { ProfileCache } from "../persistence/profiles.js";
+import { takeRating } from "../rules/match.js";
+import type { Users } from "./users.js";
+
+/** A finished match's rating for one of its players (`after` of `finished`), keyed by the match. */
+export type ProfileChange = { type: "rating"; matchId: string; rating: number };
+
+/** Applies a change to a profile in place; false when the profile has already taken it. */
+export function applyChange(profile: Profile, change: ProfileChange): boolean {
+  switch (change.type) {
+    case "rating":
+      return takeRating(profile, change.matchId, change.rating);
+  }
+}
+
+/**
+ * What a process answers for a change: written, not held here, or held here and not written
+ * (the store failed): try again later.
+ */
+export type ChangeResult = "written" | "absent" | "failed";
+
+/** The room method that runs a change on the process that holds the profile (KindRoom.changeProfile). */
+export const PROFILE_CHANGE_CALL = "changeProfile";
+
+export interface ProfileChangeDeps {
+  profiles: ProfileCache;
+  users: Users;
+  log: Logger;
+}
+
+export class ProfileChanges {
+  constructor(private readonly deps: ProfileChangeDeps) {}
+
+  /**
+   * Makes the change now in this process's copy, if it holds one (every room here shares it), so
+   * the next write of that copy carries it; false when this process holds no copy.
+   */
+  applyHeld(userId: string, change: ProfileChange): boolean {
+    const profile = this.deps.profiles.get(userId);
+    if (!profile) return false;
+    if (applyChange(profile, change)) this.deps.profiles.touch(userId);
+    return true;
+  }
+
+  /** Makes the change in this process's copy and writes it; see `ChangeResult`. */
+  async here(userId: string, change: ProfileChange): Promise<ChangeResult> {
+    const { profiles } = this.deps;
+    if (!this.applyHeld(userId, change)) return "absent";
+    if (await profiles.flush(userId)) return "written";
+    // Dropped as outdated (another copy was written first): the change goes to that one.
+    return profiles.get(userId) ? "failed" : "absent";
+  }
+
+  /**
+   * Delivers the change until a write holding it has landed, trying again after each pause of
+   * `policy.profileChanges.retryMs`; false (logged) when it never did. `account` names the player
+   * whose profile is loaded from the store if nobody holds it.
+   */
+  async deliver(account: { userId: string; name: string }, change: ProfileChange): Promise<boolean> {
+    for (const pauseMs of [0, ...policy.profileChanges.retryMs]) {
+      // A service's retry, not a room's timer: it outlives the room that asked for it.
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      try {
+        if (await this.once(account, change)) return true;
+      } catch (err) {
+        this.deps.log.warn({ err, userId: account.userId, change }, "a profile change failed; trying again");
+      }
+    }
+    // The copy that took it (if any) keeps it and the write-behind goes on trying; only a copy
+    // dropped meanwhile would lose it.
+    this.deps.log.error({ userId: account.userId, change }, "a profile change was not confirmed written; given up");
+    return false;
+  }
+
+  /**
+   * One attempt: this process's copy, else the copy of each room the player sits in (on any
+   * process), else the store's, checked out here for the change. A room that does not answer is
+   * only bypassed once its process is known dead, so a live copy is never written around.
+   */
+  private async once(account: { userId: string; name: string }, change: ProfileChange): Promise<boolean> {
+    const { userId } = account;
+    const local = await this.here(userId, change);
+    if (local !== "absent") return local === "written";
+    for (const seat of await this.deps.users.where(userId)) {
+      let result: ChangeResult;
+      try {
+        result = (await matchMaker.remoteRoomCall(
+          seat.roomId,
+          PROFILE_CHANGE_CALL,
+          [userId, change],
+          policy.profileChanges.callTimeoutMs,
+        )) as ChangeResult;
+      } catch (err) {
+        const [room] = (await matchMaker.query({ roomId: seat.roomId })) as { processId: string }[];
+        const alive = room ? ((await matchMaker.healthCheckProcessId(room.processId)) as boolean) : false;
+        if (alive) {
+          this.deps.log.warn({ err, userId, roomId: seat.roomId }, "the room holding a profile did not answer");
+          return false;
+        }
+        continue; // its process is gone, and its copy with it
+      }
+      if (result !== "absent") return result === "written";
+    }
+    // Nobody holds it: the stored profile is the one to change.
+    await this.deps.profiles.checkout(account);
+    try {
+      return (await this.here(userId, change)) === "written";
+    } finally {
+      await this.deps.profiles.release(userId);
+    }
+  }
+}
