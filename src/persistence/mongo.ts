@@ -47,10 +47,41 @@ interface AccountDoc {
   skeleton?: string | null;
 }
 
-interface ProfileDoc extends Omit<Profile, "userId"> {
+export interface ProfileDoc extends Omit<Profile, "userId"> {
   _id: string;
   lastOp: string;
   updatedAt: Date;
+}
+
+/** A stored profile document as the game's `Profile` (what `loadProfile` answers). */
+export function profileFromDoc(doc: ProfileDoc): Profile {
+  const { _id, lastOp: _op, updatedAt: _at, ...rest } = doc;
+  return {
+    userId: _id,
+    name: rest.name,
+    level: rest.level,
+    xp: rest.xp,
+    gold: rest.gold,
+    hp: rest.hp,
+    inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })),
+    location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
+    ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
+    rating: rest.rating ?? START_RATING,
+    ...(rest.ratedMatches ? { ratedMatches: [...rest.ratedMatches] } : {}),
+    ...(rest.stats ? { stats: rest.stats } : {}),
+    ...(rest.achievements ? { achievements: rest.achievements.map(({ id, at }) => ({ id, at })) } : {}),
+    ...(rest.bests ? { bests: rest.bests } : {}),
+    ...(rest.escrow?.length
+      ? {
+          escrow: rest.escrow.map(({ tradeId, items, gold }) => ({
+            tradeId,
+            items: items.map(({ item, qty }) => ({ item, qty })),
+            gold,
+          })),
+        }
+      : {}),
+    version: rest.version,
+  };
 }
 
 interface EventDoc extends GameEvent {
@@ -79,7 +110,7 @@ accountSchema.index(
   { unique: true, partialFilterExpression: { usernameKey: { $type: "string" } } },
 );
 
-const profileSchema = new Schema<ProfileDoc>(
+export const profileSchema = new Schema<ProfileDoc>(
   {
     _id: { type: String, required: true },
     name: String,
@@ -95,6 +126,10 @@ const profileSchema = new Schema<ProfileDoc>(
     stats: { type: Schema.Types.Mixed, default: undefined },
     achievements: { type: [{ _id: false, id: String, at: Number }], default: undefined },
     bests: { type: Schema.Types.Mixed, default: undefined },
+    escrow: {
+      type: [{ _id: false, tradeId: String, items: [{ _id: false, item: String, qty: Number }], gold: Number }],
+      default: undefined,
+    },
     version: { type: Number, required: true },
     lastOp: String,
     updatedAt: Date,
@@ -324,24 +359,7 @@ export class MongoStore implements Store {
     return guard(async () => {
       const doc = await this.profiles.findById(userId).lean<ProfileDoc>();
       if (!doc) return null;
-      const { _id, lastOp: _op, updatedAt: _at, ...rest } = doc;
-      return {
-        userId: _id,
-        name: rest.name,
-        level: rest.level,
-        xp: rest.xp,
-        gold: rest.gold,
-        hp: rest.hp,
-        inventory: rest.inventory.map(({ item, qty }) => ({ item, qty })),
-        location: rest.location ? { world: rest.location.world, x: rest.location.x, y: rest.location.y } : null,
-        ...(rest.arrivedAt !== undefined && rest.arrivedAt !== null ? { arrivedAt: rest.arrivedAt } : {}),
-        rating: rest.rating ?? START_RATING,
-        ...(rest.ratedMatches ? { ratedMatches: [...rest.ratedMatches] } : {}),
-        ...(rest.stats ? { stats: rest.stats } : {}),
-        ...(rest.achievements ? { achievements: rest.achievements.map(({ id, at }) => ({ id, at })) } : {}),
-        ...(rest.bests ? { bests: rest.bests } : {}),
-        version: rest.version,
-      };
+      return profileFromDoc(doc);
     });
   }
 
