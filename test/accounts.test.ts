@@ -67,7 +67,8 @@ describe("accounts: tokens, devices, bans (one process)", function () {
   this.timeout(60_000);
   let app: TestApp;
   before(async () => {
-    app = await startApp(ADMIN);
+    // The tests speak as a proxy on loopback would, naming each client in X-Forwarded-For.
+    app = await startApp({ ...ADMIN, TRUST_PROXY: "loopback" });
   });
   after(() => app.stop());
 
