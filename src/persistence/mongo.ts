@@ -61,7 +61,7 @@ interface EventDoc extends GameEvent {
 
 const { Schema } = mongoose;
 
-const accountSchema = new Schema<AccountDoc>(
+export const accountSchema = new Schema<AccountDoc>(
   {
     _id: { type: String, required: true },
     username: { type: String, default: null },
@@ -155,6 +155,19 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 
 const DUPLICATE_KEY = 11000;
 const isDuplicate = (err: unknown) => (err as { code?: number })?.code === DUPLICATE_KEY;
+
+/**
+ * What a failed account insert means: the username taken (its unique index), a look-alike of it
+ * registered (the skeleton's unique index: `lookalike`), or the error itself.
+ */
+export function accountInsertError(err: unknown, username: string | null): unknown {
+  if (!isDuplicate(err)) return err;
+  const keys = (err as { keyPattern?: Record<string, unknown> }).keyPattern ?? {};
+  if (keys.usernameKey !== undefined) return new UsernameTakenError(`username "${username}" is taken`);
+  if (keys.skeleton !== undefined)
+    return new UsernameTakenError(`username "${username}" looks like one that exists`, true);
+  return err;
+}
 
 export interface MongoOptions {
   /** How long events are kept (the TTL index deletes them after). */
@@ -300,15 +313,7 @@ export class MongoStore implements Store {
           skeleton: account.skeleton ?? null,
         });
       } catch (err) {
-        if (
-          isDuplicate(err) &&
-          (err as { keyPattern?: Record<string, unknown> }).keyPattern?.usernameKey !== undefined
-        ) {
-          throw new UsernameTakenError(`username "${account.username}" is taken`);
-        }
-        if (isDuplicate(err) && (err as { keyPattern?: Record<string, unknown> }).keyPattern?.skeleton !== undefined)
-          throw new UsernameTakenError(`username "${account.username}" looks like one that exists`, true);
-        throw err;
+        throw accountInsertError(err, account.username);
       }
       return { ...account, createdAt };
     });
