@@ -14,6 +14,24 @@ export default tseslint.config(
     },
   },
   {
+    // One function decides a client's address (TRUST_PROXY): src/http/client-address.ts.
+    files: ["src/**/*.ts"],
+    ignores: ["src/http/client-address.ts", "src/http/connections.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MemberExpression[property.name=/^(ip|ips)$/][object.name=/^req(uest)?$/]",
+          message: "a client's address is addressOf(req) (src/http/client-address.ts), which honours TRUST_PROXY",
+        },
+        {
+          selector: "MemberExpression[property.name='remoteAddress']",
+          message: "a client's address is addressOf(req) (src/http/client-address.ts), which honours TRUST_PROXY",
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.js"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: "readonly", URL: "readonly", console: "readonly" } },

@@ -17,6 +17,7 @@ import { policy } from "./content/policy.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { installRequestGate } from "./http/gate.js";
 import { limitConnections } from "./http/connections.js";
+import { proxyTrust } from "./http/client-address.js";
 import { gameRoutes } from "./http/routes.js";
 import { playPage } from "./http/play.js";
 import type { Logger } from "./log.js";
@@ -124,11 +125,12 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
  */
 export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~routes"> {
   const { config: cfg, log, profiles, events, store, storeHealth, spill } = services;
+  const trusts = proxyTrust(cfg.trustProxy);
   return {
     // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
     initializeTransport: (options: { server: HttpServer }) => {
-      installRequestGate(options.server, cfg.corsOrigins);
-      limitConnections(options.server, { ...cfg.connections, ...policy.http });
+      installRequestGate(options.server, cfg.corsOrigins, trusts);
+      limitConnections(options.server, { ...cfg.connections, ...policy.http }, trusts);
       return new WebSocketTransport(options);
     },
     options: {
@@ -140,7 +142,8 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     },
     rooms: defineRooms(services),
     initializeExpress: (app) => {
-      app.set("trust proxy", "loopback");
+      // For req.protocol and req.hostname; the client's address is src/http/client-address.ts's (`addressOf`).
+      app.set("trust proxy", trusts);
       app.disable("x-powered-by");
       app.use(adminRoutes(services));
       app.use(sessionRoutes(services));

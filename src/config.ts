@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 
@@ -52,6 +53,50 @@ const duration = (fallback: string, minSec: number, maxSec: number) =>
       return sec;
     });
 
+/** Names TRUST_PROXY accepts for address ranges. */
+export const PROXY_RANGES: Readonly<Record<string, readonly string[]>> = {
+  loopback: ["127.0.0.0/8", "::1/128"],
+  private: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+};
+
+/**
+ * Who may tell the server a client's address with X-Forwarded-For: nobody (the direct peer is the
+ * client), the nearest `hops` proxies whatever their address, or the peers in `ranges` (addresses
+ * and CIDR ranges). See src/http/client-address.ts.
+ */
+export type ProxyTrust =
+  | Readonly<{ kind: "none" }>
+  | Readonly<{ kind: "hops"; hops: number }>
+  | Readonly<{ kind: "ranges"; ranges: readonly string[] }>;
+
+/** `""` → none; `2` → two hops; `loopback,10.0.0.0/8,2001:db8::1` → those ranges. */
+function parseProxyTrust(value: string): ProxyTrust | string {
+  const v = value.trim();
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return hops > 16 ? "must be a hop count up to 16" : hops === 0 ? { kind: "none" } : { kind: "hops", hops };
+  }
+  const ranges: string[] = [];
+  for (const entry of v.split(",").map((e) => e.trim().toLowerCase())) {
+    if (!entry) continue;
+    if (PROXY_RANGES[entry]) {
+      ranges.push(...PROXY_RANGES[entry]);
+      continue;
+    }
+    const [ip, prefix, extra] = entry.split("/");
+    const family = isIP(ip);
+    const max = family === 6 ? 128 : 32;
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= max))
+    )
+      return `must be a hop count, or a comma-separated list of addresses, CIDR ranges, "loopback" and "private" (bad entry "${entry}")`;
+    ranges.push(prefix === undefined ? `${ip}/${max}` : entry);
+  }
+  return ranges.length === 0 ? { kind: "none" } : { kind: "ranges", ranges: Object.freeze(ranges) };
+}
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: int(0, 65535).default(2567),
@@ -75,6 +120,15 @@ const EnvSchema = z.object({
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
   MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(64),
   CONNECTION_CAP_LOOPBACK: flag.default(false),
+  TRUST_PROXY: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const trust = parseProxyTrust(v);
+      if (typeof trust !== "string") return trust;
+      ctx.addIssue({ code: "custom", message: trust });
+      return z.NEVER;
+    }),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CORS_ORIGINS: z
     .string()
@@ -137,6 +191,8 @@ export type Config = Readonly<{
   metricsToken: string | undefined;
   /** Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. */
   connections: Readonly<{ maxPerAddress: number; capLoopback: boolean }>;
+  /** Whose X-Forwarded-For names the client's address (src/http/client-address.ts); nobody's by default. */
+  trustProxy: ProxyTrust;
   /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
   corsOrigins: readonly string[];
   /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
@@ -223,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       capLoopback: e.CONNECTION_CAP_LOOPBACK,
     }),
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    trustProxy: Object.freeze(e.TRUST_PROXY),
     tradeFault: e.TRADE_FAULT,
     matchSigningKey:
       e.MATCH_SIGNING_KEY ??

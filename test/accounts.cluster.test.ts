@@ -61,7 +61,12 @@ if (!RedisServer.available()) {
 
     let cluster: Cluster;
     before(async () => {
-      cluster = await startCluster({ RECONNECT_SECONDS: "2", AUTH_RATE_PER_MIN: "5", LOG_LEVEL: "warn" });
+      cluster = await startCluster({
+        RECONNECT_SECONDS: "2",
+        AUTH_RATE_PER_MIN: "5",
+        LOG_LEVEL: "warn",
+        TRUST_PROXY: "loopback", // the tests name each client in X-Forwarded-For, as a local proxy would
+      });
       ({ redis, a, b } = cluster);
     });
     after(() => cluster?.stop());

@@ -67,7 +67,8 @@ describe("accounts: tokens, devices, bans (one process)", function () {
   this.timeout(60_000);
   let app: TestApp;
   before(async () => {
-    app = await startApp(ADMIN);
+    // The tests speak as a proxy on loopback would, naming each client in X-Forwarded-For.
+    app = await startApp({ ...ADMIN, TRUST_PROXY: "loopback" });
   });
   after(() => app.stop());
 
@@ -240,6 +241,43 @@ describe("accounts: tokens, devices, bans (one process)", function () {
     assert.match(metrics, /realmgate_banned_connections_closed_total 1/);
     assert.match(metrics, /realmgate_banned_refusals_total\{where="login"\} 1/);
     assert.equal((await admin(app, "GET", "/api/admin/users/nobody-at-all")).status, 404);
+  });
+
+  it("refuses a join reserved before a ban and connecting after it with 4104 auth/banned, seating nobody", async () => {
+    const me = await guest(app, "Latecomer");
+    const reserved = await matchmake(app, me.token, "10.3.0.1");
+    assert.equal(reserved.status, 200, JSON.stringify(reserved.body));
+    // The ban lands between the seat reservation (onAuth passed) and the connection (onJoin).
+    const ban = await admin<{ closed: number }>(app, "POST", `/api/admin/users/${me.userId}/ban`, {
+      minutes: 5,
+      reason: "too late",
+    });
+    assert.equal(ban.status, 200);
+    assert.equal(ban.body.closed, 0); // nothing seated yet to close
+    const refused = await sdk(app, me.token)
+      .consumeSeatReservation(reserved.body as never)
+      .then(
+        () => assert.fail("the join went through"),
+        (err: { code: number; message: string }) => err,
+      );
+    assert.equal(refused.code, 4104);
+    assert.equal(refused.message, "auth/banned: too late");
+    const seen = await admin<{ rooms: unknown[] }>(app, "GET", `/api/admin/users/${me.userId}`);
+    assert.deepEqual(seen.body.rooms, []);
+    assert.equal((await admin(app, "DELETE", `/api/admin/users/${me.userId}/ban`)).status, 200);
+  });
+
+  it("refuses a join reserved before its token was logged out and connecting after it, as an invalid token", async () => {
+    const me = await guest(app, "LeftEarly");
+    const reserved = await matchmake(app, me.token, "10.3.0.2");
+    assert.equal(reserved.status, 200, JSON.stringify(reserved.body));
+    assert.equal((await call(app, "POST", "/auth/logout", { token: me.token })).status, 204);
+    await assert.rejects(
+      sdk(app, me.token).consumeSeatReservation(reserved.body as never),
+      /^Error: auth\/invalid_token|auth\/invalid_token/,
+    );
+    const seen = await admin<{ rooms: unknown[] }>(app, "GET", `/api/admin/users/${me.userId}`);
+    assert.deepEqual(seen.body.rooms, []);
   });
 
   it("locks an account after 5 failed logins, even for the right password, with auth/locked and Retry-After", async () => {

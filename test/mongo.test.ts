@@ -3,8 +3,10 @@
  * where it can fetch its binary. Where neither works the suite is skipped, and the output says
  * so in one line with the reason.
  */
+import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { MongoStore } from "../src/persistence/mongo.js";
+import { accountInsertError, accountSchema, MongoStore } from "../src/persistence/mongo.js";
+import { UsernameTakenError } from "../src/persistence/store.js";
 import { storeContract } from "./store.contract.js";
 
 async function findMongo(): Promise<{ url: string; stop?: () => Promise<unknown> } | { skip: string }> {
@@ -44,3 +46,28 @@ if ("url" in mongo) {
     it(`SKIPPED: ${mongo.skip}`);
   });
 }
+
+// MongoDB cannot run here: what the adapter makes of the driver's duplicate-key errors is checked on
+// fabricated ones, and the unique skeleton index on the schema the adapter syncs at start-up.
+describe("mongodb accounts: look-alikes held by a unique index (fabricated driver errors)", () => {
+  const duplicate = (keyPattern: Record<string, number>) =>
+    Object.assign(new Error("E11000 duplicate key error"), { name: "MongoServerError", code: 11000, keyPattern });
+
+  it("reads a duplicate skeleton as a look-alike, a duplicate username as taken, anything else as itself", () => {
+    const lookalike = accountInsertError(duplicate({ skeleton: 1 }), "Diana");
+    assert.ok(lookalike instanceof UsernameTakenError && lookalike.lookalike);
+    const taken = accountInsertError(duplicate({ usernameKey: 1 }), "diana");
+    assert.ok(taken instanceof UsernameTakenError && !taken.lookalike);
+    const other = duplicate({ _id: 1 });
+    assert.equal(accountInsertError(other, "diana"), other);
+    const outage = new Error("connection reset");
+    assert.equal(accountInsertError(outage, "diana"), outage);
+  });
+
+  it("declares the skeleton index unique over registered accounts only", () => {
+    const index = accountSchema.indexes().find(([keys]) => "skeleton" in keys);
+    assert.ok(index, "no skeleton index");
+    assert.equal(index[1].unique, true);
+    assert.deepEqual(index[1].partialFilterExpression, { skeleton: { $type: "string" } });
+  });
+});

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skeleton, skeletonSql } from "../src/auth/names.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
+import { UsernameTakenError } from "../src/persistence/store.js";
 import { http, startApp, type TestApp } from "./helpers.js";
 
 type Failure = { error: { code: string; message: string } };
@@ -73,14 +74,44 @@ describe("names: the SQLite migration", () => {
       let store = new SqliteStore(file);
       await store.createAccount({ userId: "u1", username: "Old_T1mer", name: "Old_T1mer", passwordHash: null });
       await store.close();
-      // Back to the schema before the migration: no skeleton column, one version earlier.
+      // Back to the schema before the migrations: no skeleton column, two versions earlier.
       const db = new DatabaseSync(file);
       const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      db.exec(`DROP INDEX accounts_skeleton; ALTER TABLE accounts DROP COLUMN skeleton;
-               PRAGMA user_version = ${version - 1};`);
+      db.exec(`DROP INDEX accounts_skeleton_key; ALTER TABLE accounts DROP COLUMN skeleton;
+               PRAGMA user_version = ${version - 2};`);
       db.close();
       store = new SqliteStore(file);
       assert.equal((await store.findAccountBySkeleton(skeleton("oldtimer")))?.userId, "u1");
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("names: the SQLite migration to one account per skeleton", () => {
+  it("keeps the oldest look-alike's skeleton, clears the later ones', then refuses new look-alikes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "realmgate-names-"));
+    const file = join(dir, "realmgate.db");
+    try {
+      let store = new SqliteStore(file);
+      assert.equal(await store.findAccountBySkeleton("paul"), null); // opens the file and migrates
+      await store.close();
+      // Back to the schema before the unique index, with two look-alikes stored under it.
+      const db = new DatabaseSync(file);
+      const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      db.exec(`DROP INDEX accounts_skeleton_key; CREATE INDEX accounts_skeleton ON accounts (skeleton);
+               INSERT INTO accounts (user_id, username, name, created_at, skeleton) VALUES
+                 ('later', 'Pau1', 'Pau1', 2000, 'paul'), ('older', 'paul', 'paul', 1000, 'paul');
+               PRAGMA user_version = ${version - 1};`);
+      db.close();
+      store = new SqliteStore(file);
+      assert.equal((await store.findAccountBySkeleton("paul"))?.userId, "older");
+      assert.equal((await store.getAccount("later"))?.username, "Pau1"); // the account stays
+      const racer = await store
+        .createAccount({ userId: "new", username: "PAUI", name: "PAUI", passwordHash: null, skeleton: "paul" })
+        .catch((err: unknown) => err);
+      assert.ok(racer instanceof UsernameTakenError && racer.lookalike);
       await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -132,5 +163,18 @@ describe("names: guests and registrations", function () {
     });
     assert.equal(guestLike.status, 409);
     assert.equal(guestLike.body.error.code, "auth/name_reserved");
+  });
+
+  it("of two look-alikes registered at once, exactly one gets in; the other is told the name looks taken", async () => {
+    // Both pass the lookup before either is stored: the password hash (about half a second) sits between.
+    const [a, b] = await Promise.all(
+      ["race_m0nk", "Race_Monk"].map((username) =>
+        http<Failure | { userId: string }>(app, "POST", "/auth/register", { username, password: "password-1" }),
+      ),
+    );
+    assert.deepEqual([a.status, b.status].sort(), [201, 409]);
+    const refused = (a.status === 409 ? a : b).body as Failure;
+    assert.equal(refused.error.code, "auth/username_taken");
+    assert.match(refused.error.message, /looks like a username that exists/);
   });
 });

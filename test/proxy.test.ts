@@ -39,6 +39,7 @@ if (!nginxAvailable || !RedisServer.available()) {
           new ServerProcess(port, join(dir, "data"), {
             REDIS_URL: redis.url,
             PUBLIC_ADDRESS: `127.0.0.1:${proxyPort}/${port}`,
+            TRUST_PROXY: "loopback", // as the README says for a proxy on the same machine
           }),
       );
       for (const s of servers) await s.start();

@@ -54,6 +54,26 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       assert.equal(await store.findAccountBySkeleton("other"), null);
     });
 
+    it("holds one registered account per look-alike skeleton: of two registered at once, exactly one lands", async () => {
+      const [a, b] = await Promise.allSettled([
+        store.createAccount({ ...account("d1ana"), skeleton: "dlana" }),
+        store.createAccount({ ...account("Diana"), skeleton: "dlana" }),
+      ]);
+      const landed = [a, b].filter((r) => r.status === "fulfilled");
+      const refused = [a, b].flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      assert.equal(landed.length, 1);
+      assert.equal(refused.length, 1);
+      assert.ok(refused[0] instanceof UsernameTakenError, String(refused[0]));
+      assert.equal(refused[0].lookalike, true);
+      const holder = (landed[0] as PromiseFulfilledResult<{ userId: string }>).value.userId;
+      assert.equal((await store.findAccountBySkeleton("dlana"))?.userId, holder);
+      // The same username is still told apart from a look-alike; guests (no skeleton) stay many.
+      const same = await store.createAccount({ ...account("DIANA"), skeleton: "dlana" }).catch((e: unknown) => e);
+      assert.ok(same instanceof UsernameTakenError);
+      await store.createAccount({ ...account(null), skeleton: null });
+      await store.createAccount({ ...account(null), skeleton: null });
+    });
+
     it("saves whole profiles with a version, and refuses stale writers", async () => {
       const a = await store.createAccount(account("carol"));
       assert.equal(await store.loadProfile(a.userId), null);

@@ -93,8 +93,10 @@ export class Accounts {
       });
       return { ok: true, session: await this.session(account.userId, account.name, this.pin(caller)) };
     } catch (err) {
-      // Two registrations of one name raced past the lookup: the store's unique index decides.
-      if (err instanceof UsernameTakenError) return { ok: false, reason: "username_taken" };
+      // Two registrations of one name, or of two look-alikes, raced past the lookups: the store's
+      // unique indexes decide, and the loser gets the refusal its lookup would have given.
+      if (err instanceof UsernameTakenError)
+        return { ok: false, reason: err.lookalike ? "looks_taken" : "username_taken" };
       throw err;
     }
   }

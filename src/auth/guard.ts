@@ -85,12 +85,8 @@ export class AccountGuard {
     claims: VerifiedClaims,
     seen: { fingerprint?: string; ip?: string; room: string; world: string },
   ): Promise<Refusal | undefined> {
-    const [revoked, ban] = await Promise.all([this.shared.get(`revoked:${claims.jti}`), this.banOf(claims.userId)]);
-    if (revoked) return { code: "revoked", message: "the token was revoked (logged out); log in again" };
-    if (ban) {
-      this.metrics.bannedRefusals.inc({ where: seen.room });
-      return { code: "banned", message: banMessage(ban), ban };
-    }
+    const refusal = await this.stillAdmitted(claims.userId, claims.jti, seen.room);
+    if (refusal) return refusal;
     const ctx = { room: seen.room, world: seen.world, userId: claims.userId };
     if (claims.fp && (seen.fingerprint === undefined || fingerprintHash(seen.fingerprint) !== claims.fp)) {
       this.security.signal("fingerprint_mismatch", ctx);
@@ -107,6 +103,23 @@ export class AccountGuard {
       const last = await this.shared.get(key);
       if (last !== null && last !== seen.ip) this.security.signal("address_change", ctx);
       if (last !== seen.ip) await this.shared.set(key, seen.ip, Math.max(1, claims.exp * 1000 - this.clock()));
+    }
+    return undefined;
+  }
+
+  /**
+   * The cheap part of `admit`, for a join that passed it earlier (one round trip): whether the
+   * token (`jti`, when known) has been revoked or the user banned since. `where` labels the count.
+   */
+  async stillAdmitted(userId: string, jti: string | undefined, where: string): Promise<Refusal | undefined> {
+    const [revoked, ban] = await Promise.all([
+      jti === undefined ? null : this.shared.get(`revoked:${jti}`),
+      this.banOf(userId),
+    ]);
+    if (revoked) return { code: "revoked", message: "the token was revoked (logged out); log in again" };
+    if (ban) {
+      this.metrics.bannedRefusals.inc({ where });
+      return { code: "banned", message: banMessage(ban), ban };
     }
     return undefined;
   }

@@ -73,3 +73,19 @@ export function skeleton(name: string): string {
  */
 export const skeletonSql = (column: string): string =>
   `replace(replace(replace(replace(replace(lower(${column}), '0', 'o'), '1', 'l'), 'i', 'l'), '_', ''), 'rn', 'm')`;
+
+/**
+ * The migration (SQLite and PostgreSQL run the same text) that makes the store hold one registered
+ * account per skeleton, so that two registrations of look-alikes racing past the lookup cannot both
+ * land. Look-alikes stored before it keep their accounts: the oldest keeps its skeleton (which goes
+ * on reserving the shape for everyone), the later ones' is cleared.
+ */
+export const UNIQUE_SKELETON_SQL = `
+  UPDATE accounts SET skeleton = NULL
+   WHERE skeleton IS NOT NULL
+     AND EXISTS (SELECT 1 FROM accounts AS older
+                  WHERE older.skeleton = accounts.skeleton
+                    AND (older.created_at < accounts.created_at
+                         OR (older.created_at = accounts.created_at AND older.user_id < accounts.user_id)));
+  DROP INDEX accounts_skeleton;
+  CREATE UNIQUE INDEX accounts_skeleton_key ON accounts (skeleton);`;

@@ -11,6 +11,7 @@ import { policy } from "../content/policy.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { HttpError, route } from "./errors.js";
+import { addressOf } from "./client-address.js";
 import { exportReplay } from "./replay.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -51,13 +52,13 @@ function adminLockout(): { locked(ip: string, now: number): boolean; failed(ip: 
 export function requireAdmin(services: Services): RequestHandler {
   const lockout = adminLockout();
   return (req, res, next) => {
-    const ip = req.ip ?? "unknown";
+    const ip = addressOf(req);
     const now = Date.now();
     if (lockout.locked(ip, now))
       return next(new HttpError(429, HttpErrorCode.RateLimited, "too many failed admin logins; wait a minute"));
     if (isAdmin(req, services.config)) return next();
     lockout.failed(ip, now);
-    services.security.signal("auth_failure", { room: "http", world: "-", path: req.baseUrl || req.path, ip: req.ip });
+    services.security.signal("auth_failure", { room: "http", world: "-", path: req.baseUrl || req.path, ip });
     res.set("WWW-Authenticate", 'Basic realm="Realmgate admin", charset="UTF-8"');
     next(new HttpError(401, HttpErrorCode.AuthUnauthorized, "admin credentials required"));
   };

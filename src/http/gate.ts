@@ -1,13 +1,16 @@
 /**
  * The request gate: runs before every other `request` listener of the HTTP server, Colyseus's
- * matchmaking router included, whatever order they were added in. It caps request bodies (413
- * before a byte is read), answers CORS from the allow-list alone, and sets the security headers.
+ * matchmaking router included, whatever order they were added in. It decides the client's address
+ * (src/http/client-address.ts) of every request and WebSocket upgrade before anything reads it, caps
+ * request bodies (413 before a byte is read), answers CORS from the allow-list alone, and sets the
+ * security headers.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { matchMaker } from "@colyseus/core";
 import { policy } from "../content/policy.js";
 import { HttpErrorCode } from "../protocol/codes.js";
 import { withRetryAfter } from "./retry-after.js";
+import { stampClientAddress, type Trusts } from "./client-address.js";
 
 /** Paths that never answer another origin, allowed or not. */
 const NO_CORS = /^\/(monitor|api\/admin)(\/|$)/;
@@ -51,9 +54,10 @@ function corsHeaders(req: IncomingMessage, origins: ReadonlySet<string>): Record
 
 /**
  * Installs the gate on `server`. `origins` are the exact origins (`https://play.example.com`)
- * allowed to call the API from a browser; every other origin gets no CORS header at all.
+ * allowed to call the API from a browser; every other origin gets no CORS header at all. `trusts`
+ * says which peers' X-Forwarded-For is believed (`TRUST_PROXY`).
  */
-export function installRequestGate(server: Server, origins: readonly string[]): void {
+export function installRequestGate(server: Server, origins: readonly string[], trusts: Trusts): void {
   const allowed = new Set(origins);
   // Colyseus adds its own permissive CORS headers (any origin, with credentials) to every
   // response; the gate answers CORS instead, so Colyseus's are emptied.
@@ -62,8 +66,10 @@ export function installRequestGate(server: Server, origins: readonly string[]): 
 
   const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
   server.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === "upgrade") stampClientAddress(args[0] as IncomingMessage, trusts);
     if (event !== "request") return emit(event, ...args);
     const [req, res] = args as [IncomingMessage, ServerResponse];
+    stampClientAddress(req, trusts);
     for (const [name, value] of Object.entries({ ...SECURITY_HEADERS, ...corsHeaders(req, allowed) }))
       res.setHeader(name, value);
     if (req.method === "OPTIONS") {

@@ -16,6 +16,7 @@ import { visibleTo, type EventViewer } from "../rules/visibility.js";
 import type { Services } from "../services.js";
 import { KINDS } from "../rooms/index.js";
 import { isAdmin, requireAdmin } from "./admin.js";
+import { addressOf } from "./client-address.js";
 import { matchRoutes } from "./matches.js";
 import { tradeRoutes } from "./trades.js";
 import { socialRoutes } from "./social.js";
@@ -63,7 +64,7 @@ function authRateLimit(perMinute: number, shared: SharedState): express.RequestH
   if (perMinute === 0) return (_req, _res, next) => next();
   const intervalMs = 60_000 / perMinute;
   return (req, _res, next) => {
-    shared.take(`rate:auth:${req.ip ?? "unknown"}`, intervalMs, perMinute, Date.now()).then((result) => {
+    shared.take(`rate:auth:${addressOf(req)}`, intervalMs, perMinute, Date.now()).then((result) => {
       if (result.allowed) return next();
       const retryAfterSeconds = Math.ceil(result.retryAfterMs / 1000);
       next(
@@ -88,7 +89,7 @@ function registerError(reason: "username_taken" | "looks_taken" | "name_reserved
 export function gameRoutes(services: Services): Router {
   const { store, tokens, profiles, content, events, config } = services;
   const accounts = new Accounts(store, tokens, services.guard, services.passwordQueue);
-  const caller = (req: Request, fingerprint?: string) => ({ ip: req.ip ?? "unknown", fingerprint });
+  const caller = (req: Request, fingerprint?: string) => ({ ip: addressOf(req), fingerprint });
   const firstWorld = [...content.worlds.values()][0].template;
   const router = express.Router();
   router.use(express.json({ limit: "16kb" }));
@@ -131,7 +132,7 @@ export function gameRoutes(services: Services): Router {
         );
       }
       if (!result.ok) {
-        services.security.signal("auth_failure", { room: "http", world: "-", ip: req.ip });
+        services.security.signal("auth_failure", { room: "http", world: "-", ip: addressOf(req) });
         throw new HttpError(401, HttpErrorCode.AuthInvalidCredentials, "wrong username or password");
       }
       res.json(result.session);

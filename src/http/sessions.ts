@@ -11,6 +11,7 @@ import { HttpErrorCode, JoinErrorCode } from "../protocol/codes.js";
 import type { Services } from "../services.js";
 import { joinFailure, type SessionResult } from "../sessions/hub.js";
 import { HttpError, route } from "./errors.js";
+import { addressOf } from "./client-address.js";
 import { bearerToken, FINGERPRINT_HEADER, userAuth } from "./accounts.js";
 import { parse } from "./routes.js";
 
@@ -82,7 +83,7 @@ export function sessionRoutes(services: Services): Router {
       try {
         reservation = await matchMaker.joinOrCreate(room, options, {
           token: user.token,
-          ip: req.ip,
+          ip: addressOf(req),
           // The device fingerprint reaches onAuth as a WebSocket join's header would.
           headers: new Headers(fingerprint ? { [FINGERPRINT_HEADER]: fingerprint } : {}),
         });

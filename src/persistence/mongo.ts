@@ -18,6 +18,7 @@ import { hostname } from "node:os";
 import mongoose, { type Connection, type Model } from "mongoose";
 import type { Logger } from "pino";
 import { START_RATING } from "../domain/profile.js";
+import { skeleton } from "../auth/names.js";
 import { MongoMatches } from "./mongo-matches.js";
 import { MongoTrades, TRADE_INDEXES, tradeCollection } from "./mongo-trades.js";
 import {
@@ -43,7 +44,7 @@ interface AccountDoc {
   name: string;
   passwordHash: string | null;
   createdAt: number;
-  /** The username's look-alike skeleton (src/auth/names.ts), indexed; null for guests. */
+  /** The username's look-alike skeleton (src/auth/names.ts), uniquely indexed; null for guests. */
   skeleton?: string | null;
 }
 
@@ -91,7 +92,7 @@ interface EventDoc extends GameEvent {
 
 const { Schema } = mongoose;
 
-const accountSchema = new Schema<AccountDoc>(
+export const accountSchema = new Schema<AccountDoc>(
   {
     _id: { type: String, required: true },
     username: { type: String, default: null },
@@ -103,7 +104,8 @@ const accountSchema = new Schema<AccountDoc>(
   },
   { versionKey: false },
 );
-accountSchema.index({ skeleton: 1 }, { partialFilterExpression: { skeleton: { $type: "string" } } });
+// One registered account per look-alike skeleton: two registrations racing past the lookup cannot both land.
+accountSchema.index({ skeleton: 1 }, { unique: true, partialFilterExpression: { skeleton: { $type: "string" } } });
 // Unique among registered accounts; guests (null) may be many.
 accountSchema.index(
   { usernameKey: 1 },
@@ -190,6 +192,19 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 const DUPLICATE_KEY = 11000;
 const isDuplicate = (err: unknown) => (err as { code?: number })?.code === DUPLICATE_KEY;
 
+/**
+ * What a failed account insert means: the username taken (its unique index), a look-alike of it
+ * registered (the skeleton's unique index: `lookalike`), or the error itself.
+ */
+export function accountInsertError(err: unknown, username: string | null): unknown {
+  if (!isDuplicate(err)) return err;
+  const keys = (err as { keyPattern?: Record<string, unknown> }).keyPattern ?? {};
+  if (keys.usernameKey !== undefined) return new UsernameTakenError(`username "${username}" is taken`);
+  if (keys.skeleton !== undefined)
+    return new UsernameTakenError(`username "${username}" looks like one that exists`, true);
+  return err;
+}
+
 export interface MongoOptions {
   /** How long events are kept (the TTL index deletes them after). */
   eventTtlMs: number;
@@ -236,6 +251,8 @@ export class MongoStore implements Store {
     conn.on("error", (err) => log?.error({ err }, "MongoDB connection error"));
     await conn.asPromise();
     const store = new MongoStore(conn, options);
+    // Look-alikes stored before the skeleton index was unique: the oldest keeps its skeleton.
+    await store.clearLaterLookalikes();
     await Promise.all([
       store.accounts.syncIndexes(),
       store.profiles.syncIndexes(),
@@ -244,22 +261,39 @@ export class MongoStore implements Store {
       ...TRADE_INDEXES.map((index) => conn.collection("trades").createIndex(index)),
       store.social.syncIndexes(),
     ]);
-    // Accounts registered before skeletons were stored get theirs (the same steps as skeletonSql).
-    const replace = (input: unknown, find: string, replacement: string) => ({
-      $replaceAll: { input, find, replacement },
-    });
-    await store.accounts.updateMany({ usernameKey: { $type: "string" }, skeleton: null }, [
-      {
-        $set: {
-          skeleton: replace(
-            replace(replace(replace(replace("$usernameKey", "0", "o"), "1", "l"), "i", "l"), "_", ""),
-            "rn",
-            "m",
-          ),
-        },
-      },
-    ]);
+    await store.backfillSkeletons();
     return store;
+  }
+
+  /** Clears the skeleton of every registered account but the oldest of each skeleton. */
+  private async clearLaterLookalikes(): Promise<void> {
+    const groups = await this.accounts.aggregate<{ later: string[] }>([
+      { $match: { skeleton: { $type: "string" } } },
+      { $sort: { createdAt: 1, _id: 1 } },
+      { $group: { _id: "$skeleton", ids: { $push: "$_id" } } },
+      { $match: { "ids.1": { $exists: true } } },
+      { $project: { later: { $slice: ["$ids", 1, { $size: "$ids" }] } } },
+    ]);
+    const later = groups.flatMap((g) => g.later);
+    if (later.length > 0) await this.accounts.updateMany({ _id: { $in: later } }, { $set: { skeleton: null } });
+  }
+
+  /**
+   * Accounts registered before skeletons were stored get theirs, oldest first; one whose skeleton an
+   * older account holds keeps none (the unique index refuses it, and the older one reserves the shape).
+   */
+  private async backfillSkeletons(): Promise<void> {
+    const missing = await this.accounts
+      .find({ usernameKey: { $type: "string" }, skeleton: null }, { _id: 1, usernameKey: 1 })
+      .sort({ createdAt: 1, _id: 1 })
+      .lean<Pick<AccountDoc, "_id" | "usernameKey">[]>();
+    for (const doc of missing) {
+      await this.accounts
+        .updateOne({ _id: doc._id }, { $set: { skeleton: skeleton(doc.usernameKey!) } })
+        .catch((err: unknown) => {
+          if (!isDuplicate(err)) throw err;
+        });
+    }
   }
 
   requestFriend(userId: string, otherId: string, max: number): Promise<FriendRequestOutcome> {
@@ -315,13 +349,7 @@ export class MongoStore implements Store {
           skeleton: account.skeleton ?? null,
         });
       } catch (err) {
-        if (
-          isDuplicate(err) &&
-          (err as { keyPattern?: Record<string, unknown> }).keyPattern?.usernameKey !== undefined
-        ) {
-          throw new UsernameTakenError(`username "${account.username}" is taken`);
-        }
-        throw err;
+        throw accountInsertError(err, account.username);
       }
       return { ...account, createdAt };
     });

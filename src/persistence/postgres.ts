@@ -21,7 +21,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { PgSocial, SOCIAL_MIGRATION } from "./postgres-social.js";
 import type { BoardId, FriendAcceptOutcome, FriendLink, FriendRequestOutcome, RankedEntry } from "./social.js";
-import { skeletonSql } from "../auth/names.js";
+import { skeletonSql, UNIQUE_SKELETON_SQL } from "../auth/names.js";
 import { rankIn, type MatchRecord, type MatchSummary, type StoredMatch, type Tx } from "../domain/match.js";
 import {
   StaleProfileError,
@@ -114,6 +114,7 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE accounts SET skeleton = ${skeletonSql("username")} WHERE username IS NOT NULL;
       CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
   },
+  { version: 7, name: "one account per look-alike skeleton", sql: UNIQUE_SKELETON_SQL },
 ];
 
 export interface PostgresOptions {
@@ -398,6 +399,8 @@ export class PostgresStore implements Store {
     } catch (err) {
       if (isUniqueViolation(err, "accounts_username_key"))
         throw new UsernameTakenError(`username "${account.username}" is taken`);
+      if (isUniqueViolation(err, "accounts_skeleton_key"))
+        throw new UsernameTakenError(`username "${account.username}" looks like one that exists`, true);
       throw err;
     }
   }

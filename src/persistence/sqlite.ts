@@ -50,7 +50,7 @@ function fromWire(error: WireError): Error {
     case "unavailable":
       return new StoreUnavailableError(error.message);
     case "taken":
-      return new UsernameTakenError(error.message);
+      return new UsernameTakenError(error.message, error.lookalike === true);
     case "stale":
       return new StaleProfileError(error.userId!, error.expectedVersion!);
     default:

@@ -16,7 +16,7 @@ import { basename, dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Account, GameEvent, NewAccount, Profile } from "./store.js";
-import { skeletonSql } from "../auth/names.js";
+import { skeletonSql, UNIQUE_SKELETON_SQL } from "../auth/names.js";
 import { MATCH_MIGRATION, MATCH_OPS } from "./sqlite-matches.js";
 import { TRADE_MIGRATION, TRADE_OPS } from "./sqlite-trades.js";
 import { SOCIAL_MIGRATION, SOCIAL_OPS } from "./sqlite-social.js";
@@ -83,6 +83,8 @@ export interface Request {
 export interface WireError {
   kind: "unavailable" | "taken" | "stale" | "other";
   message: string;
+  /** With `taken`: the skeleton, not the username, was taken. */
+  lookalike?: boolean;
   userId?: string;
   expectedVersion?: number;
 }
@@ -128,6 +130,8 @@ const MIGRATIONS = [
   `ALTER TABLE accounts ADD COLUMN skeleton TEXT;
    UPDATE accounts SET skeleton = ${skeletonSql("username")} WHERE username IS NOT NULL;
    CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
+  // One registered account per look-alike skeleton, held by a unique index.
+  UNIQUE_SKELETON_SQL,
 ];
 
 interface AccountRow {
@@ -152,7 +156,14 @@ const toAccount = (r: AccountRow): Account => ({
  */
 const UNAVAILABLE = new Set([3, 5, 6, 8, 10, 13, 14]);
 
-class Taken extends Error {}
+class Taken extends Error {
+  constructor(
+    message: string,
+    readonly lookalike = false,
+  ) {
+    super(message);
+  }
+}
 class Stale extends Error {
   constructor(
     readonly userId: string,
@@ -164,7 +175,7 @@ class Stale extends Error {
 class Unavailable extends Error {}
 
 function toWire(err: unknown): WireError {
-  if (err instanceof Taken) return { kind: "taken", message: err.message };
+  if (err instanceof Taken) return { kind: "taken", message: err.message, lookalike: err.lookalike };
   if (err instanceof Stale)
     return { kind: "stale", message: err.message, userId: err.userId, expectedVersion: err.expectedVersion };
   if (err instanceof Unavailable) return { kind: "unavailable", message: err.message };
@@ -238,6 +249,8 @@ class Connection {
         .run(account.userId, account.username, account.name, account.passwordHash, createdAt, account.skeleton ?? null);
     } catch (err) {
       if (isUniqueViolation(err, "accounts.username")) throw new Taken(`username "${account.username}" is taken`);
+      if (isUniqueViolation(err, "accounts.skeleton"))
+        throw new Taken(`username "${account.username}" looks like one that exists`, true);
       throw err;
     }
     return { ...account, createdAt };

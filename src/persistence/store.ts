@@ -12,6 +12,13 @@ import type { SocialStore } from "./social.js";
 
 export class UsernameTakenError extends Error {
   override name = "UsernameTakenError";
+  constructor(
+    message: string,
+    /** The username itself is free, but another one has its look-alike skeleton (src/auth/names.ts). */
+    readonly lookalike = false,
+  ) {
+    super(message);
+  }
 }
 
 /** The store is down or refuses work for now (locked, unreachable); the caller may retry later. */
@@ -46,7 +53,10 @@ export interface GameEvent {
 export interface Store extends SocialStore {
   /** Adapter name, for logs and /health. */
   readonly kind: string;
-  /** Throws `UsernameTakenError` when the username exists. */
+  /**
+   * Throws `UsernameTakenError` when the username exists, or (`lookalike`) when another registered
+   * account has the same `skeleton`: the store holds both unique, so racing registrations cannot both land.
+   */
   createAccount(account: NewAccount): Promise<Account>;
   getAccount(userId: string): Promise<Account | null>;
   findAccountByUsername(username: string): Promise<Account | null>;

@@ -44,7 +44,7 @@ import { describeIssue, Ping } from "../validators/messages.js";
 import { Interest } from "./Interest.js";
 import { chargeJoin } from "./join-limits.js";
 import { mapDecodeFailures } from "./undecodable.js";
-import { admitted, joinFingerprint, joinRefusal } from "./join-guard.js";
+import { admitted, joinFingerprint, joinRefusal, recheckJoin } from "./join-guard.js";
 import { Pipeline } from "./pipeline.js";
 import { feedProgress } from "./progress.js";
 import { newSeat, SeatBook, type Seat } from "./seats.js";
@@ -58,6 +58,8 @@ import { RoomTelemetry } from "./telemetry.js";
 export interface AuthData {
   userId: string;
   name: string;
+  /** The token's id, for the join's second look at revocation (`recheckJoin`). */
+  jti?: string;
 }
 
 /** The handler's default options: how the kind and the services reach the room. */
@@ -171,7 +173,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     Object.assign(options, parsed.data);
     await chargeJoin(services, kind, verdict.claims.userId, options, ctx);
     if (kind.admit) await KindRoom.precheck(kind, parsed.data as Record<string, unknown>);
-    return { userId: verdict.claims.userId, name: verdict.claims.name };
+    return { userId: verdict.claims.userId, name: verdict.claims.name, jti: verdict.claims.jti };
   }
 
   /**
@@ -372,7 +374,21 @@ export class KindRoom extends Room<{ state: Schema }> {
       );
     });
     const actor: Actor = { sessionId: client.sessionId, userId: auth.userId, name: auth.name };
-    await run.seats.record(auth.userId);
+    // Recorded first, then checked (a ban is stored first, then closes the recorded seats): a ban
+    // that lands after onAuth is seen here, or reaches this join through `closeUser`.
+    await run.seats.record(auth.userId).catch((err: unknown) => {
+      run.seats.settle(auth.userId);
+      throw err;
+    });
+    const recheck = await recheckJoin(run.services, auth, run.kind.name);
+    const closed = run.seats.settle(auth.userId);
+    const refusal = recheck ?? (closed && new ServerError(closed.code, closed.reason));
+    if (refusal) {
+      await run.seats.unclaim(auth.userId);
+      await run.services.profiles.release(auth.userId);
+      run.log.info({ sessionId: client.sessionId, userId: auth.userId, refusal: refusal.message }, "join refused");
+      throw refusal;
+    }
     const seat = newSeat(client, actor, profile);
     run.seats.add(seat);
     mapDecodeFailures(client, () => this.undecodable(seat));
@@ -506,12 +522,13 @@ export class KindRoom extends Room<{ state: Schema }> {
 
   /**
    * Ends the seat of `userId` here with no reconnection window, closing its connection with
-   * `code` and `reason`, and saves; false when the user has no seat here. Called across processes
+   * `code` and `reason`, and saves; a join of the user under way here (seat recorded, not yet taken)
+   * is refused with them instead. False when the user has neither here. Called across processes
    * (`Users.close`).
    */
   async closeUser(userId: string, code: number, reason: string): Promise<boolean> {
     const seat = this.run().seats.byUser(userId);
-    if (!seat) return false;
+    if (!seat) return this.run().seats.closeJoining(userId, code, reason);
     seat.ended = true;
     await this.releaseSeat(seat);
     if (seat.reconnection) (seat.reconnection.reject as (reason: Error) => void)(new Error(reason));

@@ -6,7 +6,7 @@ import { ErrorCode, ServerError, type AuthContext } from "@colyseus/core";
 import type { Refusal } from "../auth/guard.js";
 import type { VerifiedClaims } from "../auth/tokens.js";
 import type { Services } from "../services.js";
-import { JoinErrorCode } from "../protocol/codes.js";
+import { CloseCodes, CloseReason, JoinErrorCode } from "../protocol/codes.js";
 
 /**
  * The fingerprint a join sent, taken out of the options so that it reaches no room, log or
@@ -47,4 +47,28 @@ export function joinRefusal(refusal: Refusal, authFailure: (code: string, why: s
     case "fingerprint_mismatch":
       return new ServerError(ErrorCode.AUTH_FAILED, `${JoinErrorCode.AuthFingerprintMismatch}: ${refusal.message}`);
   }
+}
+
+/**
+ * The join's second look, in `onJoin` once its seat is recorded: a ban or a logout that landed after
+ * `onAuth` admitted the join (a seat reserved before the ban, connecting after it) refuses it. A ban
+ * refuses with its close code and reason (4104, `auth/banned: <reason>`), as it closes seated users;
+ * a revoked token as an invalid one. One round trip (`AccountGuard.stillAdmitted`).
+ */
+export async function recheckJoin(
+  services: Services,
+  auth: { userId: string; jti?: string },
+  room: string,
+): Promise<ServerError | undefined> {
+  const refusal = await services.guard.stillAdmitted(auth.userId, auth.jti, room).catch((err: unknown) => {
+    services.log.warn({ err, userId: auth.userId }, "session checks unavailable; join refused");
+    return new ServerError(
+      ErrorCode.APPLICATION_ERROR,
+      `${JoinErrorCode.PresenceUnavailable}: session checks are unavailable; try again shortly`,
+    );
+  });
+  if (refusal === undefined || refusal instanceof ServerError) return refusal;
+  if (refusal.code === "banned")
+    return new ServerError(CloseCodes.Banned, `${CloseReason.Banned}: ${refusal.ban.reason}`);
+  return new ServerError(ErrorCode.AUTH_FAILED, `${JoinErrorCode.AuthInvalid}: ${refusal.message}`);
 }

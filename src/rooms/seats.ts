@@ -43,6 +43,11 @@ export function newSeat(client: Client, actor: Actor, profile: Profile): Seat {
 
 export class SeatBook {
   private readonly seats = new Map<string, Seat>();
+  /**
+   * Users whose join here has recorded its seat in presence but not taken it yet, each with the
+   * close that reached it meanwhile (a ban through `Users.close`), if any: the join is refused with it.
+   */
+  private readonly joining = new Map<string, { code: number; reason: string } | null>();
 
   constructor(
     private readonly kind: string,
@@ -89,9 +94,28 @@ export class SeatBook {
     }
   }
 
-  /** Records the user as seated here, once the join has succeeded (a seat grants the room's events). */
+  /**
+   * Records the user as seated here (a seat grants the room's events) and marks the join under way
+   * until `settle`: a close that finds the record before the seat is taken is kept for the join
+   * (`closeJoining`), so neither can miss the other.
+   */
   async record(userId: string): Promise<void> {
+    this.joining.set(userId, null);
     await this.presence.hset(seatKey(this.kind), userId, this.roomId);
+  }
+
+  /** Keeps a close for the user's join under way here; false when none is. */
+  closeJoining(userId: string, code: number, reason: string): boolean {
+    if (!this.joining.has(userId)) return false;
+    this.joining.set(userId, { code, reason });
+    return true;
+  }
+
+  /** Ends the mark of `record`: the close that reached the join meanwhile, if any. */
+  settle(userId: string): { code: number; reason: string } | undefined {
+    const closed = this.joining.get(userId) ?? undefined;
+    this.joining.delete(userId);
+    return closed;
   }
 
   /** Frees the user's claim, unless a later join elsewhere has taken it over meanwhile. */
