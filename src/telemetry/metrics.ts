@@ -16,6 +16,8 @@ export interface RoomProbe {
   readonly clientCount: number;
   /** Rough size of the room's state: the length of its JSON form. */
   stateBytes(): number;
+  /** Adds the bytes the room counted since the last call to `realmgate_sent_bytes_total`. */
+  flushBytes?(): void;
 }
 
 export interface MetricsSources {
@@ -46,6 +48,10 @@ export class Metrics {
     help: "Bytes sent to clients, by frame kind (patch = state patches and full states, message = everything else)",
     labelNames: ["room", "world", "kind"],
     registers: [this.registry],
+    // Rooms count sends in plain numbers (a send is a hot path); they land here when scraped.
+    collect: () => {
+      for (const room of this.rooms) room.flushBytes?.();
+    },
   });
   readonly messages = new Counter({
     name: "realmgate_messages_received_total",
