@@ -85,8 +85,10 @@ export const dungeonKind: RoomKind<DungeonSim, DungeonCommand, DungeonEvent, Dun
       );
       for (const e of sim.enemies.values()) {
         const enemy = s.enemies.get(e.id)!;
-        enemy.x = e.x;
-        enemy.y = e.y;
+        // Whole units, as players' are: a chasing enemy's fraction of a unit would cost 9 bytes
+        // per coordinate per patch (a float64) for a difference no client can show.
+        enemy.x = Math.round(e.x);
+        enemy.y = Math.round(e.y);
         enemy.hp = e.hp;
         enemy.alive = e.alive;
       }
