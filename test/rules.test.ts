@@ -143,22 +143,20 @@ describe("rules: interest", () => {
   it("sends far neighbours' positions less often, by distance, rank among the nearest and device", () => {
     const rates = {
       byDistance: [
-        { within: 0.35, every: 1 },
-        { within: 0.7, every: 6 },
-        { within: 1, every: 12 },
+        { within: 0.5, every: 1 },
+        { within: 1, every: 4 },
       ],
       byRank: [
-        { first: 8, every: 1 },
-        { first: 20, every: 6 },
-        { first: Infinity, every: 12 },
+        { first: 3, every: 1 },
+        { first: Infinity, every: 8 },
       ],
     };
     const at = (fraction: number, rank = 0, slowdown?: number) =>
       updateEvery(fraction * fraction, rank, rates, slowdown);
-    assert.deepEqual([at(0), at(0.35), at(0.36), at(0.7), at(0.71), at(1)], [1, 1, 6, 6, 12, 12]);
-    assert.equal(at(1.05), 12, "past the radius (the hysteresis slack) the last band holds");
-    assert.deepEqual([at(0.1, 7), at(0.1, 8), at(0.1, 19), at(0.1, 20), at(0.5, 3), at(0.9, 8)], [1, 6, 6, 12, 6, 12]);
-    assert.deepEqual([at(0.1, 0, 2), at(0.5, 0, 2), at(0.9, 0, 2)], [2, 12, 24]);
+    assert.deepEqual([at(0), at(0.5), at(0.51), at(1)], [1, 1, 4, 4]);
+    assert.equal(at(1.05), 4, "past the radius (the hysteresis slack) the last band holds");
+    assert.deepEqual([at(0.1, 2), at(0.1, 3), at(0.9, 2), at(0.9, 3)], [1, 8, 4, 8], "the larger interval wins");
+    assert.deepEqual([at(0.1, 0, 2), at(0.9, 0, 2), at(0.9, 5, 2)], [2, 8, 16]);
   });
 });
 
