@@ -13,7 +13,7 @@ import { Client, type Room } from "@colyseus/sdk";
 import type { Goods, Reject, ServerMessages, WorldState } from "../client/index.js";
 import { newProfile, type Profile } from "../src/domain/profile.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
-import { eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import { CLUSTER_TEST_ENV, eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
 
 type Says = ServerMessages["world"];
 type User = { token: string; userId: string; name: string };
@@ -98,6 +98,7 @@ class Cluster {
   async process(fault?: Point, port?: number): Promise<ServerProcess> {
     port ??= await freePort();
     const env: Record<string, string> = {
+      ...CLUSTER_TEST_ENV,
       REDIS_URL: this.redis.url,
       PUBLIC_ADDRESS: `127.0.0.1:${port}`,
       RECONNECT_SECONDS: "0",

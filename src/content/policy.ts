@@ -83,12 +83,7 @@ export const policy = {
     maxOpen: 3,
     /** Entries of `give` and of `want`. */
     maxEntries: 8,
-    /** How long the process that accepted a trade owns its commit before recovery elsewhere may take it over. */
-    leaseMs: 15_000,
-    /** How often every process looks for trades whose coordinator went quiet. */
-    recoverEveryMs: 3_000,
-    /** How long a step waits for the room that holds a player's profile. */
-    stepTimeoutMs: 5_000,
+    // The commit's lease, recovery sweep and step timeout are deployment settings: src/config.ts.
     /** Pauses before a step whose save failed is tried again (then recovery takes over). */
     stepRetryMs: [250, 500, 1000],
   },
