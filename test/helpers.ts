@@ -440,3 +440,29 @@ export async function startCluster(
   }
   return { redis, a: servers[0], b: servers[1], dataDir, stop };
 }
+
+/**
+ * A suite around one `Cluster` its tests share: started before the first test, stopped after the
+ * last. `body` registers the tests (and may set `this.timeout`); the cluster's fields are filled in
+ * once it has started, so read them inside hooks and tests. Without redis-server the suite prints
+ * one SKIPPED line and registers a test that says so.
+ */
+export function describeCluster(
+  title: string,
+  env: Parameters<typeof startCluster>[0],
+  body: (this: Mocha.Suite, cluster: Cluster) => void,
+): void {
+  if (!RedisServer.available()) {
+    console.log(`${title}: SKIPPED: no redis-server on this machine (apt-get install redis-server)`);
+    describe(title, () => it("SKIPPED: no redis-server on this machine"));
+    return;
+  }
+  describe(title, function () {
+    const cluster = {} as Cluster;
+    before(async () => {
+      Object.assign(cluster, await startCluster(env));
+    });
+    after(async () => cluster.stop?.());
+    body.call(this, cluster);
+  });
+}
