@@ -129,7 +129,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
     initializeTransport: (options: { server: HttpServer }) => {
       installRequestGate(options.server, cfg.corsOrigins);
-      limitConnections(options.server, { ...cfg.connections, ...policy.http });
+      limitConnections(options.server, { ...policy.http, ...cfg.connections });
       return new WebSocketTransport(options);
     },
     options: {

@@ -76,6 +76,7 @@ const EnvSchema = z.object({
   MAX_PENDING_SAVES: int(1, 10_000_000).default(10_000),
   MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(64),
   CONNECTION_CAP_LOOPBACK: flag.default(false),
+  HTTP_HANDSHAKE_MS: int(250, 10_000).default(5000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CORS_ORIGINS: z
     .string()
@@ -141,8 +142,11 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. */
-  connections: Readonly<{ maxPerAddress: number; capLoopback: boolean }>;
+  /**
+   * Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. A
+   * connection must send its request head (a WebSocket upgrade included) within `handshakeMs`.
+   */
+  connections: Readonly<{ maxPerAddress: number; capLoopback: boolean; handshakeMs: number }>;
   /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
   corsOrigins: readonly string[];
   /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
@@ -189,7 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.DATABASE_URL && e.MONGO_URL) {
     throw new ConfigError("Invalid configuration: set DATABASE_URL (PostgreSQL) or MONGO_URL (MongoDB), not both");
   }
-  // A live coordinator renews its lease at every move; a step (with its retries) must fit in it.
+  // A live coordinator renews its lease at every move of the record: a lease shorter than two step
+  // timeouts would hand a trade to recovery while its coordinator still waits on a slow room.
   if (e.TRADE_LEASE_MS < 2 * e.TRADE_STEP_TIMEOUT_MS)
     throw new ConfigError(
       `Invalid configuration: TRADE_LEASE_MS must be at least twice TRADE_STEP_TIMEOUT_MS (got ${e.TRADE_LEASE_MS} and ${e.TRADE_STEP_TIMEOUT_MS})`,
@@ -242,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: Object.freeze({
       maxPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
       capLoopback: e.CONNECTION_CAP_LOOPBACK,
+      handshakeMs: e.HTTP_HANDSHAKE_MS,
     }),
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     trade: Object.freeze({

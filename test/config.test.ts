@@ -20,6 +20,7 @@ describe("config", () => {
     assert.equal(c.admin, undefined);
     assert.deepEqual(c.trade, { leaseMs: 15_000, recoverEveryMs: 3000, stepTimeoutMs: 5000 });
     assert.equal(c.redisReconnectMaxMs, 5000);
+    assert.equal(c.connections.handshakeMs, 5000);
     assert.ok(Object.isFrozen(c));
   });
 

@@ -240,7 +240,7 @@ describe("security: connections", function () {
   this.timeout(20_000);
 
   it("answers 408 and closes a connection that does not finish its handshake within seconds", async () => {
-    const app = await startApp();
+    const app = await startApp({ HTTP_HANDSHAKE_MS: "1000" }); // 5 s by default
     try {
       const silent = await rawSocket(app);
       const partial = await rawSocket(app, "GET /matchmake HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");

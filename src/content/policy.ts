@@ -113,9 +113,8 @@ export const policy = {
   /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
   http: {
     maxBodyBytes: 16 * 1024,
-    /** A connection must send its whole request head (a WebSocket upgrade included) within this; else 408. */
-    handshakeMs: 5000,
-    /** And its whole request, body included, within this. */
+    // How long a connection may take to send its request head is a setting: HTTP_HANDSHAKE_MS, src/config.ts.
+    /** A connection must send its whole request, body included, within this; else 408. */
     requestMs: 10_000,
   },
   /**
