@@ -385,13 +385,15 @@ export async function eventually(check: () => Promise<boolean>, ms = 15_000, wha
 
 /**
  * Settings the fixtures give every server process they start under Redis (src/config.ts): a trade
- * commit's lease, recovery sweep and step timeout cut from 15 s, 3 s and 5 s, so a crash is
- * recovered in about a second rather than in fifteen; and Redis reconnection attempts at most
- * 500 ms apart rather than 5 s, so an outage is noticed and left within a second or two.
+ * step that waits on a killed process's room gives up after 2 s rather than 5, and recovery sweeps
+ * every 0.5 s rather than 3, so a crash is recovered in about a second; the lease stays long (10 s
+ * rather than 15) so that a slow but live coordinator in the race test is not overtaken. Redis
+ * reconnection attempts come at most 500 ms apart rather than 5 s, so an outage is noticed and
+ * left within a second or two.
  */
 export const CLUSTER_TEST_ENV: Readonly<Record<string, string>> = {
   REDIS_RECONNECT_MAX_MS: "500",
-  TRADE_LEASE_MS: "4000",
+  TRADE_LEASE_MS: "10000",
   TRADE_RECOVERY_MS: "500",
   TRADE_STEP_TIMEOUT_MS: "2000",
 };
