@@ -61,7 +61,9 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
   const spill = new Spill(cfg.dataDir, log.child({ component: "spill" }));
   await replaySpill(spill, store, profiles, events, log.child({ component: "spill" }));
   await storeHealth.check();
-  const redis = cfg.redisUrl ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" })) : undefined;
+  const redis = cfg.redisUrl
+    ? new RedisCluster(cfg.redisUrl, log.child({ component: "redis" }), cfg.redisReconnectMaxMs)
+    : undefined;
   if (redis)
     log.info({ url: redactUrl(cfg.redisUrl!), publicAddress: cfg.publicAddress }, "using Redis presence and driver");
   const metrics = new Metrics({
@@ -86,6 +88,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     log: log.child({ component: "trades" }),
     self: Trades.identity(cfg.publicAddress, cfg.port),
     fault: cfg.tradeFault,
+    timing: cfg.trade,
     achievements: [...content.achievements.values()],
   });
   const security = new SecuritySignals(metrics, log.child({ component: "security" }));
@@ -130,7 +133,7 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
     // Both serve() below and @colyseus/tools (the tests) build the transport through this hook.
     initializeTransport: (options: { server: HttpServer }) => {
       installRequestGate(options.server, cfg.corsOrigins, trusts);
-      limitConnections(options.server, { ...cfg.connections, ...policy.http }, trusts);
+      limitConnections(options.server, { ...policy.http, ...cfg.connections }, trusts);
       return new WebSocketTransport(options);
     },
     options: {

@@ -105,6 +105,7 @@ const EnvSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   TOKEN_TTL: duration("12h", 60, 30 * 86400),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  REDIS_RECONNECT_MAX_MS: int(100, 60_000).default(5000),
   MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   STORE_STARTUP_SECONDS: int(0, 600).default(30),
@@ -129,6 +130,7 @@ const EnvSchema = z.object({
       ctx.addIssue({ code: "custom", message: trust });
       return z.NEVER;
     }),
+  HTTP_HANDSHAKE_MS: int(250, 10_000).default(5000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   CORS_ORIGINS: z
     .string()
@@ -147,6 +149,9 @@ const EnvSchema = z.object({
         ),
       ),
     ),
+  TRADE_LEASE_MS: int(1000, 600_000).default(15_000),
+  TRADE_RECOVERY_MS: int(100, 600_000).default(3000),
+  TRADE_STEP_TIMEOUT_MS: int(100, 600_000).default(5000),
   /** Test-only: kill this process with SIGKILL at a step of the trade commit (src/trade/faults.ts). */
   TRADE_FAULT: z.enum(["offered", "prepared", "committed", "cleanup"]).optional(),
   // One-line values with "\n" escapes (as in a .env file) read as the PEM they spell.
@@ -167,6 +172,8 @@ export type Config = Readonly<{
   jwtSecret: string;
   tokenTtlSec: number;
   redisUrl: string | undefined;
+  /** The longest pause between attempts to reach a lost Redis (the backoff doubles from 100 ms up to it). */
+  redisReconnectMaxMs: number;
   mongoUrl: string | undefined;
   /** PostgreSQL; at most one of `databaseUrl` and `mongoUrl` is set, and neither means SQLite. */
   databaseUrl: string | undefined;
@@ -189,14 +196,26 @@ export type Config = Readonly<{
   maxPendingSaves: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. */
-  connections: Readonly<{ maxPerAddress: number; capLoopback: boolean }>;
+  /**
+   * Open connections one address may hold (0 = no cap); loopback only with `capLoopback`. A
+   * connection must send its request head (a WebSocket upgrade included) within `handshakeMs`.
+   */
+  connections: Readonly<{ maxPerAddress: number; capLoopback: boolean; handshakeMs: number }>;
   /** Whose X-Forwarded-For names the client's address (src/http/client-address.ts); nobody's by default. */
   trustProxy: ProxyTrust;
   /** Origins a browser may call the API from, with credentials; no other origin gets CORS headers. */
   corsOrigins: readonly string[];
   /** Signs every match transaction (Ed25519, PKCS#8 PEM); the same in every process of a cluster. */
   matchSigningKey: string;
+  /** Trade commit timing (src/trade/trades.ts); the tests shorten it to run their crash cases quickly. */
+  trade: Readonly<{
+    /** How long the process that accepted a trade owns its commit before recovery elsewhere may take it over. */
+    leaseMs: number;
+    /** How often every process looks for trades whose coordinator went quiet. */
+    recoverEveryMs: number;
+    /** How long a step waits for the room that holds a player's profile. */
+    stepTimeoutMs: number;
+  }>;
   /** Test-only fault hook: the trade step at which this process kills itself. Refused in production. */
   tradeFault: "offered" | "prepared" | "committed" | "cleanup" | undefined;
 }>;
@@ -230,6 +249,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.DATABASE_URL && e.MONGO_URL) {
     throw new ConfigError("Invalid configuration: set DATABASE_URL (PostgreSQL) or MONGO_URL (MongoDB), not both");
   }
+  // A live coordinator renews its lease at every move of the record: a lease shorter than two step
+  // timeouts would hand a trade to recovery while its coordinator still waits on a slow room.
+  if (e.TRADE_LEASE_MS < 2 * e.TRADE_STEP_TIMEOUT_MS)
+    throw new ConfigError(
+      `Invalid configuration: TRADE_LEASE_MS must be at least twice TRADE_STEP_TIMEOUT_MS (got ${e.TRADE_LEASE_MS} and ${e.TRADE_STEP_TIMEOUT_MS})`,
+    );
   if (production && e.TRADE_FAULT)
     throw new ConfigError(
       "Invalid configuration: TRADE_FAULT is a test-only fault hook and is refused when NODE_ENV=production",
@@ -261,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET ?? localSecret(dataDir, "jwt-secret", () => randomBytes(48).toString("base64url")),
     tokenTtlSec: e.TOKEN_TTL,
     redisUrl: e.REDIS_URL,
+    redisReconnectMaxMs: e.REDIS_RECONNECT_MAX_MS,
     mongoUrl: e.MONGO_URL,
     databaseUrl: e.DATABASE_URL,
     storeStartupSec: e.STORE_STARTUP_SECONDS,
@@ -277,9 +303,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connections: Object.freeze({
       maxPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
       capLoopback: e.CONNECTION_CAP_LOOPBACK,
+      handshakeMs: e.HTTP_HANDSHAKE_MS,
     }),
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     trustProxy: Object.freeze(e.TRUST_PROXY),
+    trade: Object.freeze({
+      leaseMs: e.TRADE_LEASE_MS,
+      recoverEveryMs: e.TRADE_RECOVERY_MS,
+      stepTimeoutMs: e.TRADE_STEP_TIMEOUT_MS,
+    }),
     tradeFault: e.TRADE_FAULT,
     matchSigningKey:
       e.MATCH_SIGNING_KEY ??

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Client, type Room } from "@colyseus/sdk";
-import { nextMessage, RedisServer, ServerProcess, startCluster, type Cluster } from "./helpers.js";
+import { describeCluster, nextMessage, type ServerProcess } from "./helpers.js";
 
 type Failure = { error: { code: string; message: string } };
 type Session = { token: string; userId: string; name: string };
@@ -49,29 +49,19 @@ async function joinAt(server: ServerProcess, token: string): Promise<Room> {
   return room;
 }
 
-if (!RedisServer.available()) {
-  console.log("Accounts cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
-  describe("accounts: cluster", () => it("SKIPPED: no redis-server on this machine"));
-} else {
-  describe("accounts: two processes, one Redis", function () {
+describeCluster(
+  "accounts: two processes, one Redis",
+  {
+    RECONNECT_SECONDS: "2",
+    AUTH_RATE_PER_MIN: "5",
+    LOG_LEVEL: "warn",
+    TRUST_PROXY: "loopback", // the tests name each client in X-Forwarded-For, as a local proxy would
+  },
+  function (cluster) {
     this.timeout(90_000);
-    let redis: RedisServer;
-    let a: ServerProcess;
-    let b: ServerProcess;
-
-    let cluster: Cluster;
-    before(async () => {
-      cluster = await startCluster({
-        RECONNECT_SECONDS: "2",
-        AUTH_RATE_PER_MIN: "5",
-        LOG_LEVEL: "warn",
-        TRUST_PROXY: "loopback", // the tests name each client in X-Forwarded-For, as a local proxy would
-      });
-      ({ redis, a, b } = cluster);
-    });
-    after(() => cluster?.stop());
 
     it("bans through one process a user seated on the other: closed with 4104 auth/banned, refused on both", async () => {
+      const { a, b } = cluster;
       const user = await guestAt(b);
       const room = await joinAt(b, user.token);
       const closed = new Promise<[number, string | undefined]>((resolve) =>
@@ -114,6 +104,7 @@ if (!RedisServer.available()) {
     });
 
     it("logs out on one process: the token then fails on the other, over HTTP and in joins", async () => {
+      const { a, b } = cluster;
       const user = await guestAt(a);
       assert.equal((await call(b, "GET", "/api/me", { token: user.token })).status, 200);
       assert.equal((await call(a, "POST", "/auth/logout", { token: user.token })).status, 204);
@@ -125,6 +116,7 @@ if (!RedisServer.available()) {
     });
 
     it("limits auth requests per address across both processes (AUTH_RATE_PER_MIN=5)", async () => {
+      const { a, b } = cluster;
       const ip = "10.61.0.1";
       const statuses: number[] = [];
       for (const server of [a, b, a, b, a, b, a])
@@ -138,6 +130,7 @@ if (!RedisServer.available()) {
     });
 
     it("counts failed logins of one account across both processes", async () => {
+      const { a, b } = cluster;
       const password = "cluster-password-1";
       assert.equal(
         (await call(a, "POST", "/auth/register", { body: { username: "cluster_cid", password } })).status,
@@ -155,6 +148,7 @@ if (!RedisServer.available()) {
     });
 
     it("fails closed while Redis is down: Bearer routes answer 503 dependency/down (Redis killed and restarted)", async () => {
+      const { a, redis } = cluster;
       const user = await guestAt(a);
       await redis.kill();
       try {
@@ -165,5 +159,5 @@ if (!RedisServer.available()) {
         await redis.start(); // the processes stop cleanly only with their Redis back
       }
     });
-  });
-}
+  },
+);

@@ -11,16 +11,7 @@ import { PostgresStore } from "../src/persistence/postgres.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Store } from "../src/persistence/store.js";
 import { newProfile } from "../src/domain/profile.js";
-import {
-  eventually,
-  isAt,
-  nextMessage,
-  RedisServer,
-  startCluster,
-  until,
-  type Cluster,
-  type ServerProcess,
-} from "./helpers.js";
+import { describeCluster, eventually, isAt, nextMessage, until, type ServerProcess } from "./helpers.js";
 import { freshSchema, postgresUnreachable } from "./pg.js";
 
 /** A store the two processes share: the environment that selects it, and a way in for the test. */
@@ -90,126 +81,116 @@ async function instances(server: ServerProcess) {
 const health = async (server: ServerProcess) =>
   (await fetch(`${server.url}/health`)).json() as Promise<{ status: string; down?: string[] }>;
 
-if (!RedisServer.available()) {
-  console.log("Cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
-  describe("cluster", () => it("SKIPPED: no redis-server on this machine"));
-} else {
-  for (const shared of STORES) clusterSuite(shared);
-}
+for (const shared of STORES) {
+  describeCluster(
+    `cluster: two processes, one Redis, one ${shared.name}`,
+    async (dir: string) => ({ ...(await shared.setup(dir)), RECONNECT_SECONDS: "2" }),
+    function (cluster) {
+      this.timeout(90_000);
+      after(() => shared.teardown()); // after the cluster's own `after` stopped the processes
 
-function clusterSuite(shared: SharedStore) {
-  describe(`cluster: two processes, one Redis, one ${shared.name}`, function () {
-    this.timeout(90_000);
-    let cluster: Cluster;
-    let redis: RedisServer;
-    let a: ServerProcess;
-    let b: ServerProcess;
-    let dataDir: string;
+      it("joins a client through process B into a room that lives on process A", async () => {
+        const { a, b } = cluster;
+        const u1 = await guestAt(a);
+        const u2 = await guestAt(b);
+        const first = await joinWorld(a, u1.token, "meadow");
+        const second = await joinWorld(b, u2.token, "meadow");
+        assert.equal(second.room.roomId, first.room.roomId, "one room, whichever process was asked");
+        await until(first.room, () => first.room.state.players.has(second.room.sessionId), 5000, "each sees the other");
+        const listed = await instances(b);
+        assert.equal(listed.filter((i) => i.world === "meadow").length, 1);
+        assert.equal(listed.find((i) => i.roomId === first.room.roomId)!.players, 2);
+        await Promise.all([first.room.leave(), second.room.leave()]);
+      });
 
-    before(async () => {
-      cluster = await startCluster(async (dir: string) => ({ ...(await shared.setup(dir)), RECONNECT_SECONDS: "2" }));
-      ({ redis, a, b, dataDir } = cluster);
-    });
+      it("moves a player from meadow on one process to dunes on the other, items and hp intact", async () => {
+        const { a, b, dataDir } = cluster;
+        const user = await guestAt(a);
+        const keeper = await guestAt(b);
+        const dunesHolder = await joinWorld(b, keeper.token, "dunes");
+        const store = await shared.open(dataDir);
+        await store.saveProfile(
+          {
+            ...newProfile(user, 100),
+            hp: 64,
+            inventory: [{ item: "stone", qty: 5 }],
+            location: { world: "meadow", x: 1870, y: 1000 },
+          },
+          "cluster-setup",
+        );
+        await store.close();
 
-    after(async () => {
-      await cluster?.stop();
-      await shared.teardown();
-    });
+        const source = await joinWorld(a, user.token, "meadow");
+        const where = await instances(a);
+        const meadowProcess = where.find((i) => i.roomId === source.room.roomId)!.processId;
+        const dunesProcess = where.find((i) => i.roomId === dunesHolder.room.roomId)!.processId;
+        assert.notEqual(meadowProcess, dunesProcess, "the two worlds live on different processes");
 
-    it("joins a client through process B into a room that lives on process A", async () => {
-      const u1 = await guestAt(a);
-      const u2 = await guestAt(b);
-      const first = await joinWorld(a, u1.token, "meadow");
-      const second = await joinWorld(b, u2.token, "meadow");
-      assert.equal(second.room.roomId, first.room.roomId, "one room, whichever process was asked");
-      await until(first.room, () => first.room.state.players.has(second.room.sessionId), 5000, "each sees the other");
-      const listed = await instances(b);
-      assert.equal(listed.filter((i) => i.world === "meadow").length, 1);
-      assert.equal(listed.find((i) => i.roomId === first.room.roomId)!.players, 2);
-      await Promise.all([first.room.leave(), second.room.leave()]);
-    });
+        const answer = nextMessage<
+          Omit<ServerMessages["world"]["travel"], "reservation"> & { reservation: SeatReservation }
+        >(source.room, "travel");
+        source.room.send("travel", { seq: 1, portal: "meadow-east-gate" });
+        const { world, reservation } = await answer;
+        assert.equal(world, "dunes");
+        assert.equal(reservation.processId, dunesProcess);
+        await source.room.leave();
+        const arrived = await source.client.consumeSeatReservation<WorldState>(reservation);
+        arrived.onMessage("welcome", () => undefined); // a new room sends its welcome: take it
+        await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
+        assert.equal(arrived.roomId, dunesHolder.room.roomId);
+        assert.equal(arrived.state.players.get(arrived.sessionId)!.hp, 64);
+        const me = (await (
+          await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })
+        ).json()) as { inventory: unknown; location: { world: string } };
+        assert.deepEqual(me.inventory, [{ item: "stone", qty: 5 }]);
+        assert.equal(me.location.world, "dunes");
+        const bodies = (await instances(a)).reduce((n, i) => n + i.players, 0);
+        assert.equal(bodies, 2, "the traveller and the keeper: no body left behind in meadow");
+        await Promise.all([arrived.leave(), dunesHolder.room.leave()]);
+      });
 
-    it("moves a player from meadow on one process to dunes on the other, items and hp intact", async () => {
-      const user = await guestAt(a);
-      const keeper = await guestAt(b);
-      const dunesHolder = await joinWorld(b, keeper.token, "dunes");
-      const store = await shared.open(dataDir);
-      await store.saveProfile(
-        {
-          ...newProfile(user, 100),
-          hp: 64,
-          inventory: [{ item: "stone", qty: 5 }],
-          location: { world: "meadow", x: 1870, y: 1000 },
-        },
-        "cluster-setup",
-      );
-      await store.close();
+      it("keeps rooms running through a Redis restart, refuses joins meanwhile, and recovers by itself", async () => {
+        const { a, b, redis } = cluster;
+        const u1 = await guestAt(a);
+        const u2 = await guestAt(b);
+        const player = await joinWorld(a, u1.token, "meadow");
+        const start = {
+          x: player.room.state.players.get(player.room.sessionId)!.x,
+          y: player.room.state.players.get(player.room.sessionId)!.y,
+        };
 
-      const source = await joinWorld(a, user.token, "meadow");
-      const where = await instances(a);
-      const meadowProcess = where.find((i) => i.roomId === source.room.roomId)!.processId;
-      const dunesProcess = where.find((i) => i.roomId === dunesHolder.room.roomId)!.processId;
-      assert.notEqual(meadowProcess, dunesProcess, "the two worlds live on different processes");
+        await redis.kill();
+        await eventually(
+          async () => (await health(a)).down?.includes("redis") ?? false,
+          15_000,
+          "A reports Redis down",
+        );
+        assert.deepEqual((await health(b)).down, ["redis"]);
 
-      const answer = nextMessage<
-        Omit<ServerMessages["world"]["travel"], "reservation"> & { reservation: SeatReservation }
-      >(source.room, "travel");
-      source.room.send("travel", { seq: 1, portal: "meadow-east-gate" });
-      const { world, reservation } = await answer;
-      assert.equal(world, "dunes");
-      assert.equal(reservation.processId, dunesProcess);
-      await source.room.leave();
-      const arrived = await source.client.consumeSeatReservation<WorldState>(reservation);
-      arrived.onMessage("welcome", () => undefined); // a new room sends its welcome: take it
-      await until(arrived, () => arrived.state.players?.get(arrived.sessionId) !== undefined);
-      assert.equal(arrived.roomId, dunesHolder.room.roomId);
-      assert.equal(arrived.state.players.get(arrived.sessionId)!.hp, 64);
-      const me = (await (
-        await fetch(`${b.url}/api/me`, { headers: { authorization: `Bearer ${user.token}` } })
-      ).json()) as { inventory: unknown; location: { world: string } };
-      assert.deepEqual(me.inventory, [{ item: "stone", qty: 5 }]);
-      assert.equal(me.location.world, "dunes");
-      const bodies = (await instances(a)).reduce((n, i) => n + i.players, 0);
-      assert.equal(bodies, 2, "the traveller and the keeper: no body left behind in meadow");
-      await Promise.all([arrived.leave(), dunesHolder.room.leave()]);
-    });
+        // The room goes on: ticks advance and a move is still accepted.
+        const tick = player.room.state.tick;
+        await until(player.room, () => player.room.state.tick > tick + 5, 5000, "ticks advance");
+        player.room.send("move", { seq: 1, x: start.x + 5, y: start.y });
+        await until(
+          player.room,
+          () => isAt(player.room.state.players.get(player.room.sessionId)!, { x: start.x + 5, y: start.y }),
+          5000,
+          "move accepted",
+        );
 
-    it("keeps rooms running through a Redis restart, refuses joins meanwhile, and recovers by itself", async () => {
-      const u1 = await guestAt(a);
-      const u2 = await guestAt(b);
-      const player = await joinWorld(a, u1.token, "meadow");
-      const start = {
-        x: player.room.state.players.get(player.room.sessionId)!.x,
-        y: player.room.state.players.get(player.room.sessionId)!.y,
-      };
+        // New joins fail fast with a clear error.
+        await assert.rejects(joinWorld(b, u2.token, "meadow"), /presence\/unavailable/);
 
-      await redis.kill();
-      await eventually(async () => (await health(a)).down?.includes("redis") ?? false, 15_000, "A reports Redis down");
-      assert.deepEqual((await health(b)).down, ["redis"]);
-
-      // The room goes on: ticks advance and a move is still accepted.
-      const tick = player.room.state.tick;
-      await until(player.room, () => player.room.state.tick > tick + 5, 5000, "ticks advance");
-      player.room.send("move", { seq: 1, x: start.x + 5, y: start.y });
-      await until(
-        player.room,
-        () => isAt(player.room.state.players.get(player.room.sessionId)!, { x: start.x + 5, y: start.y }),
-        5000,
-        "move accepted",
-      );
-
-      // New joins fail fast with a clear error.
-      await assert.rejects(joinWorld(b, u2.token, "meadow"), /presence\/unavailable/);
-
-      await redis.start();
-      await eventually(
-        async () => (await health(a)).status === "ok" && (await health(b)).status === "ok",
-        20_000,
-        "both healthy again",
-      );
-      const late = await joinWorld(b, u2.token, "dunes");
-      assert.equal(late.room.state.world, "dunes");
-      await Promise.all([late.room.leave(), player.room.leave()]);
-    });
-  });
+        await redis.start();
+        await eventually(
+          async () => (await health(a)).status === "ok" && (await health(b)).status === "ok",
+          20_000,
+          "both healthy again",
+        );
+        const late = await joinWorld(b, u2.token, "dunes");
+        assert.equal(late.room.state.world, "dunes");
+        await Promise.all([late.room.leave(), player.room.leave()]);
+      });
+    },
+  );
 }

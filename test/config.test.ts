@@ -18,7 +18,28 @@ describe("config", () => {
     assert.equal(c.saveIntervalMs, 5000);
     assert.equal(c.tokenTtlSec, 12 * 3600);
     assert.equal(c.admin, undefined);
+    assert.deepEqual(c.trade, { leaseMs: 15_000, recoverEveryMs: 3000, stepTimeoutMs: 5000 });
+    assert.equal(c.redisReconnectMaxMs, 5000);
+    assert.equal(c.connections.handshakeMs, 5000);
     assert.ok(Object.isFrozen(c));
+  });
+
+  it("takes shorter trade and Redis timings (as the cluster tests set them), and keeps a step within the lease", () => {
+    const c = loadConfig({
+      DATA_DIR: tmp(),
+      TRADE_LEASE_MS: "4000",
+      TRADE_RECOVERY_MS: "500",
+      TRADE_STEP_TIMEOUT_MS: "2000",
+      REDIS_RECONNECT_MAX_MS: "500",
+    });
+    assert.deepEqual(c.trade, { leaseMs: 4000, recoverEveryMs: 500, stepTimeoutMs: 2000 });
+    assert.equal(c.redisReconnectMaxMs, 500);
+    assert.ok(Object.isFrozen(c.trade));
+    assert.throws(
+      () => loadConfig({ DATA_DIR: tmp(), TRADE_LEASE_MS: "4000", TRADE_STEP_TIMEOUT_MS: "2500" }),
+      /Invalid configuration: TRADE_LEASE_MS must be at least twice TRADE_STEP_TIMEOUT_MS \(got 4000 and 2500\)$/,
+    );
+    assert.throws(() => loadConfig({ DATA_DIR: tmp(), TRADE_RECOVERY_MS: "0" }), /TRADE_RECOVERY_MS/);
   });
 
   it("names the variable of a bad value in one line", () => {

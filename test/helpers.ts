@@ -383,6 +383,21 @@ export async function eventually(check: () => Promise<boolean>, ms = 15_000, wha
   }
 }
 
+/**
+ * Settings the fixtures give every server process they start under Redis (src/config.ts): a trade
+ * step that waits on a killed process's room gives up after 2 s rather than 5, and recovery sweeps
+ * every 0.5 s rather than 3, so a crash is recovered in about a second; the lease stays long (10 s
+ * rather than 15) so that a slow but live coordinator in the race test is not overtaken. Redis
+ * reconnection attempts come at most 500 ms apart rather than 5 s, so an outage is noticed and
+ * left within a second or two.
+ */
+export const CLUSTER_TEST_ENV: Readonly<Record<string, string>> = {
+  REDIS_RECONNECT_MAX_MS: "500",
+  TRADE_LEASE_MS: "10000",
+  TRADE_RECOVERY_MS: "500",
+  TRADE_STEP_TIMEOUT_MS: "2000",
+};
+
 /** Two server processes behind one private Redis, sharing one data directory (and so one SQLite). */
 export interface Cluster {
   redis: RedisServer;
@@ -413,6 +428,7 @@ export async function startCluster(
     const extra = typeof env === "function" ? await env(dataDir) : env;
     for (const port of [await freePort(), await freePort()]) {
       const server = new ServerProcess(port, dataDir, {
+        ...CLUSTER_TEST_ENV,
         REDIS_URL: redis.url,
         PUBLIC_ADDRESS: `127.0.0.1:${port}`,
         ...extra,
@@ -425,4 +441,30 @@ export async function startCluster(
     throw err;
   }
   return { redis, a: servers[0], b: servers[1], dataDir, stop };
+}
+
+/**
+ * A suite around one `Cluster` its tests share: started before the first test, stopped after the
+ * last. `body` registers the tests (and may set `this.timeout`); the cluster's fields are filled in
+ * once it has started, so read them inside hooks and tests. Without redis-server the suite prints
+ * one SKIPPED line and registers a test that says so.
+ */
+export function describeCluster(
+  title: string,
+  env: Parameters<typeof startCluster>[0],
+  body: (this: Mocha.Suite, cluster: Cluster) => void,
+): void {
+  if (!RedisServer.available()) {
+    console.log(`${title}: SKIPPED: no redis-server on this machine (apt-get install redis-server)`);
+    describe(title, () => it("SKIPPED: no redis-server on this machine"));
+    return;
+  }
+  describe(title, function () {
+    const cluster = {} as Cluster;
+    before(async () => {
+      Object.assign(cluster, await startCluster(env));
+    });
+    after(async () => cluster.stop?.());
+    body.call(this, cluster);
+  });
 }

@@ -24,9 +24,8 @@ import {
   nextMessage,
   RedisServer,
   ServerProcess,
-  startCluster,
+  describeCluster,
   until,
-  type Cluster,
   type TestApp,
 } from "./helpers.js";
 
@@ -63,66 +62,55 @@ async function player(server: ServerProcess, code: string, user?: User) {
   return { room, user, welcome };
 }
 
-if (!RedisServer.available()) {
-  console.log("Match cluster suite SKIPPED: no redis-server on this machine (apt-get install redis-server)");
-  describe("match cluster", () => it("SKIPPED: no redis-server on this machine"));
-} else {
-  describe("match cluster: two processes, one Redis, one key", function () {
-    this.timeout(90_000);
-    let cluster: Cluster;
-    let a: ServerProcess;
-    let b: ServerProcess;
+describeCluster("match cluster: two processes, one Redis, one key", {}, function (cluster) {
+  this.timeout(90_000);
 
-    before(async () => {
-      cluster = await startCluster();
-      ({ a, b } = cluster);
+  it("serves one public key from both processes, and a chain signed on one verifies with the other's", async () => {
+    const { a, b } = cluster;
+    const [keyA, keyB] = [
+      await get<{ jwk: JsonWebKey }>(a, "/api/matches/key"),
+      await get<{ jwk: JsonWebKey }>(b, "/api/matches/key"),
+    ];
+    assert.deepEqual(keyA, keyB);
+
+    const code = `cluster-${Math.random()}`;
+    const p1 = await player(a, code);
+    const p2 = await player(b, code);
+    assert.equal(p1.room.roomId, p2.room.roomId);
+    p1.room.send("ready", { seq: 1, ready: true });
+    p2.room.send("ready", { seq: 1, ready: true });
+    await until(p1.room, () => p1.room.state.status === "playing");
+    const finished = nextMessage<unknown>(p1.room, "finished", 10_000);
+    let head = "";
+    for (let i = 0; i < duel.rounds * 2; i++) {
+      const s = i % 2 === 0 ? p1 : p2;
+      const tx = nextMessage<Tx>(s.room, "tx", 5000, (t) => t.index === i + 1);
+      const actions = i < 2 ? [{ type: "build", building: "tent", x: i, y: i }] : [];
+      s.room.send("turn", { seq: i + 2, prev: head, actions });
+      head = (await tx).hash;
+    }
+    await finished;
+    const matchId: string = p1.welcome.matchId;
+
+    // Both processes read the one store; the room's process may still be writing.
+    let history!: History;
+    await eventually(async () => {
+      history = await get<History>(b, `/api/matches/${matchId}`);
+      return history.status === "finished" && history.chain?.length === duel.rounds * 2;
     });
-
-    after(() => cluster?.stop());
-
-    it("serves one public key from both processes, and a chain signed on one verifies with the other's", async () => {
-      const [keyA, keyB] = [
-        await get<{ jwk: JsonWebKey }>(a, "/api/matches/key"),
-        await get<{ jwk: JsonWebKey }>(b, "/api/matches/key"),
-      ];
-      assert.deepEqual(keyA, keyB);
-
-      const code = `cluster-${Math.random()}`;
-      const p1 = await player(a, code);
-      const p2 = await player(b, code);
-      assert.equal(p1.room.roomId, p2.room.roomId);
-      p1.room.send("ready", { seq: 1, ready: true });
-      p2.room.send("ready", { seq: 1, ready: true });
-      await until(p1.room, () => p1.room.state.status === "playing");
-      const finished = nextMessage<unknown>(p1.room, "finished", 10_000);
-      let head = "";
-      for (let i = 0; i < duel.rounds * 2; i++) {
-        const s = i % 2 === 0 ? p1 : p2;
-        const tx = nextMessage<Tx>(s.room, "tx", 5000, (t) => t.index === i + 1);
-        const actions = i < 2 ? [{ type: "build", building: "tent", x: i, y: i }] : [];
-        s.room.send("turn", { seq: i + 2, prev: head, actions });
-        head = (await tx).hash;
-      }
-      await finished;
-      const matchId: string = p1.welcome.matchId;
-
-      // Both processes read the one store; the room's process may still be writing.
-      let history!: History;
-      await eventually(async () => {
-        history = await get<History>(b, `/api/matches/${matchId}`);
-        return history.status === "finished" && history.chain?.length === duel.rounds * 2;
+    const players = history.players.map((p) => p.userId);
+    for (const key of [keyA, keyB])
+      assert.deepEqual(verifyChain(history.chain, { mode: duel, players, key: matchPublicKey(key) }), {
+        ok: true,
+        stateHash: history.chain.at(-1)!.stateHash,
       });
-      const players = history.players.map((p) => p.userId);
-      for (const key of [keyA, keyB])
-        assert.deepEqual(verifyChain(history.chain, { mode: duel, players, key: matchPublicKey(key) }), {
-          ok: true,
-          stateHash: history.chain.at(-1)!.stateHash,
-        });
-      assert.deepEqual(await get(a, `/api/matches/${matchId}`), history);
-      await Promise.all([p1.room.leave(), p2.room.leave()]);
-    });
+    assert.deepEqual(await get(a, `/api/matches/${matchId}`), history);
+    await Promise.all([p1.room.leave(), p2.room.leave()]);
   });
+});
 
+if (!RedisServer.available()) console.log("Match forfeit cluster suite SKIPPED: no redis-server on this machine");
+else
   describe("match cluster: a forfeit by leaving while in a world on the other process", function () {
     this.timeout(90_000);
     const dataDir = mkdtempSync(join(tmpdir(), "realmgate-rating-"));
@@ -228,4 +216,3 @@ if (!RedisServer.available()) {
       await p2.room.leave();
     });
   });
-}

@@ -11,20 +11,7 @@ import { encode, type Iterator } from "@colyseus/schema";
 import { WebSocket } from "ws";
 import { policy } from "../src/content/policy.js";
 import { seatKey } from "../src/cluster/users.js";
-import {
-  Bot,
-  eventually,
-  guest,
-  http,
-  nextMessage,
-  RedisServer,
-  sdk,
-  ServerProcess,
-  startApp,
-  type TestApp,
-  startCluster,
-  type Cluster,
-} from "./helpers.js";
+import { Bot, describeCluster, eventually, guest, http, nextMessage, sdk, startApp, type TestApp } from "./helpers.js";
 
 interface Matchmade {
   status: number;
@@ -101,44 +88,32 @@ describe("security: per-user limits on room joins and creations (one process)", 
   });
 });
 
-if (!RedisServer.available()) {
-  describe("security: per-user limits across processes", () => it("SKIPPED: no redis-server on this machine"));
-} else {
-  describe("security: per-user limits across processes (two processes, one Redis)", function () {
-    this.timeout(60_000);
-    let a: ServerProcess;
-    let b: ServerProcess;
+describeCluster("security: per-user limits across processes (two processes, one Redis)", {}, function (cluster) {
+  this.timeout(60_000);
 
-    let cluster: Cluster;
-    before(async () => {
-      cluster = await startCluster();
-      ({ a, b } = cluster);
+  it("counts one user's room creations on every process together", async () => {
+    const { a, b } = cluster;
+    const res = await fetch(`${a.url}/auth/guest`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
     });
-    after(() => cluster?.stop());
-
-    it("counts one user's room creations on every process together", async () => {
-      const res = await fetch(`${a.url}/auth/guest`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      const { token } = (await res.json()) as { token: string };
-      const answers: Matchmade[] = [];
-      // Alternating processes: per process, each would allow the whole limit.
-      for (let i = 0; i < creations.limit * 2; i++) {
-        const server = i % 2 === 0 ? a : b;
-        answers.push(await matchmake(server.url, "create", "dungeon", token, { dungeon: "training", party: `c${i}` }));
-      }
-      assert.equal(answers.filter((r) => r.status === 200).length, creations.limit);
-      const refused = answers.filter((r) => r.status === 429);
-      assert.equal(refused.length, creations.limit);
-      for (const r of refused) {
-        assert.match(r.body.error ?? "", /^join\/rate_limited: /);
-        assert.ok(r.retryAfter !== null);
-      }
-    });
+    const { token } = (await res.json()) as { token: string };
+    const answers: Matchmade[] = [];
+    // Alternating processes: per process, each would allow the whole limit.
+    for (let i = 0; i < creations.limit * 2; i++) {
+      const server = i % 2 === 0 ? a : b;
+      answers.push(await matchmake(server.url, "create", "dungeon", token, { dungeon: "training", party: `c${i}` }));
+    }
+    assert.equal(answers.filter((r) => r.status === 200).length, creations.limit);
+    const refused = answers.filter((r) => r.status === 429);
+    assert.equal(refused.length, creations.limit);
+    for (const r of refused) {
+      assert.match(r.body.error ?? "", /^join\/rate_limited: /);
+      assert.ok(r.retryAfter !== null);
+    }
   });
-}
+});
 
 /** Colyseus's protocol codes (the low five bits of a frame's first byte; @colyseus/shared-types). */
 const JOIN_ROOM = 10;
@@ -265,7 +240,7 @@ describe("security: connections", function () {
   this.timeout(20_000);
 
   it("answers 408 and closes a connection that does not finish its handshake within seconds", async () => {
-    const app = await startApp();
+    const app = await startApp({ HTTP_HANDSHAKE_MS: "1000" }); // 5 s by default
     try {
       const silent = await rawSocket(app);
       const partial = await rawSocket(app, "GET /matchmake HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");

@@ -13,7 +13,7 @@ import { Client, type Room } from "@colyseus/sdk";
 import type { Goods, Reject, ServerMessages, WorldState } from "../client/index.js";
 import { newProfile, type Profile } from "../src/domain/profile.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
-import { eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
+import { CLUSTER_TEST_ENV, eventually, freePort, nextMessage, RedisServer, ServerProcess, until } from "./helpers.js";
 
 type Says = ServerMessages["world"];
 type User = { token: string; userId: string; name: string };
@@ -98,6 +98,7 @@ class Cluster {
   async process(fault?: Point, port?: number): Promise<ServerProcess> {
     port ??= await freePort();
     const env: Record<string, string> = {
+      ...CLUSTER_TEST_ENV,
       REDIS_URL: this.redis.url,
       PUBLIC_ADDRESS: `127.0.0.1:${port}`,
       RECONNECT_SECONDS: "0",
@@ -111,13 +112,12 @@ class Cluster {
     return proc;
   }
 
-  async store<T>(use: (store: SqliteStore) => Promise<T>): Promise<T> {
-    const store = new SqliteStore(join(this.dataDir, "realmgate.db"));
-    try {
-      return await use(store);
-    } finally {
-      await store.close();
-    }
+  private opened: SqliteStore | undefined;
+
+  /** The shared file, opened once: each opening starts a thread (about 150 ms of CPU), and `settled` polls. */
+  store<T>(use: (store: SqliteStore) => Promise<T>): Promise<T> {
+    this.opened ??= new SqliteStore(join(this.dataDir, "realmgate.db"));
+    return use(this.opened);
   }
 
   async seed(user: User, inventory: Goods, gold: number): Promise<void> {
@@ -130,6 +130,7 @@ class Cluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.procs.filter((p) => alive(p.pid)).map((p) => p.stop("SIGKILL")));
+    await this.opened?.close();
     await this.redis?.kill();
     rmSync(this.dataDir, { recursive: true, force: true });
   }

@@ -9,13 +9,17 @@ import { RedisPresence } from "@colyseus/redis-presence";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 
-const OPTIONS: RedisOptions = {
-  // Fail a command after three reconnection attempts (about a second) rather than twenty.
-  maxRetriesPerRequest: 3,
-  // Reconnect forever: 100 ms, 200 ms, 400 ms, ... up to 5 s between attempts.
-  retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), 5000),
-  connectTimeout: 5000,
-};
+/** Connection options; `reconnectMaxMs` caps the pause between reconnection attempts. */
+function options(reconnectMaxMs: number): RedisOptions {
+  return {
+    // Fail a command after three reconnection attempts rather than twenty (about a second early in
+    // an outage; up to three pauses of `reconnectMaxMs` once the backoff has reached its cap).
+    maxRetriesPerRequest: 3,
+    // Reconnect forever: 100 ms, 200 ms, 400 ms, ... up to `reconnectMaxMs` between attempts.
+    retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), reconnectMaxMs),
+    connectTimeout: 5000,
+  };
+}
 
 export class RedisCluster {
   readonly client: Redis;
@@ -23,10 +27,10 @@ export class RedisCluster {
   readonly driver: RedisDriver;
   private downSince: number | null = null;
 
-  constructor(url: string, log: Logger) {
-    this.client = new Redis(url, OPTIONS);
-    this.presence = new RedisPresence(new Redis(url, OPTIONS));
-    this.driver = new RedisDriver(new Redis(url, OPTIONS));
+  constructor(url: string, log: Logger, reconnectMaxMs = 5000) {
+    this.client = new Redis(url, options(reconnectMaxMs));
+    this.presence = new RedisPresence(new Redis(url, options(reconnectMaxMs)));
+    this.driver = new RedisDriver(new Redis(url, options(reconnectMaxMs)));
     let errors = 0;
     this.client.on("ready", () => {
       if (this.downSince !== null) log.info({ downForMs: Date.now() - this.downSince }, "Redis is back");

@@ -113,12 +113,7 @@ export const policy = {
     maxOpen: 3,
     /** Entries of `give` and of `want`. */
     maxEntries: 8,
-    /** How long the process that accepted a trade owns its commit before recovery elsewhere may take it over. */
-    leaseMs: 15_000,
-    /** How often every process looks for trades whose coordinator went quiet. */
-    recoverEveryMs: 3_000,
-    /** How long a step waits for the room that holds a player's profile. */
-    stepTimeoutMs: 5_000,
+    // The commit's lease, recovery sweep and step timeout are deployment settings: src/config.ts.
     /** Pauses before a step whose save failed is tried again (then recovery takes over). */
     stepRetryMs: [250, 500, 1000],
   },
@@ -148,9 +143,8 @@ export const policy = {
   /** HTTP requests: the largest body any route takes (matchmaking included), refused with 413 before it is read. */
   http: {
     maxBodyBytes: 16 * 1024,
-    /** A connection must send its whole request head (a WebSocket upgrade included) within this; else 408. */
-    handshakeMs: 5000,
-    /** And its whole request, body included, within this. */
+    // How long a connection may take to send its request head is a setting: HTTP_HANDSHAKE_MS, src/config.ts.
+    /** A connection must send its whole request, body included, within this; else 408. */
     requestMs: 10_000,
   },
   /**

@@ -1,18 +1,18 @@
 import { join } from "node:path";
 import { redactUrl, type Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { MongoStore } from "./mongo.js";
-import { PostgresStore } from "./postgres.js";
 import { SqliteStore } from "./sqlite.js";
 import { StoreUnavailableError, type Store } from "./store.js";
 
 /**
  * The store the configuration asks for: PostgreSQL when DATABASE_URL is set, MongoDB when
- * MONGO_URL is (the config refuses both at once), else SQLite in DATA_DIR.
+ * MONGO_URL is (the config refuses both at once), else SQLite in DATA_DIR. The PostgreSQL and
+ * MongoDB adapters are loaded only when chosen: mongoose alone adds about 0.4 s to every start.
  */
 export async function openStore(config: Config, log: Logger): Promise<Store> {
   if (config.databaseUrl) {
     log.info({ url: redactUrl(config.databaseUrl) }, "using the PostgreSQL store");
+    const { PostgresStore } = await import("./postgres.js");
     return PostgresStore.connect(
       config.databaseUrl,
       { startupTimeoutMs: config.storeStartupSec * 1000 },
@@ -21,6 +21,7 @@ export async function openStore(config: Config, log: Logger): Promise<Store> {
   }
   if (config.mongoUrl) {
     log.info({ url: redactUrl(config.mongoUrl) }, "using the MongoDB store");
+    const { MongoStore } = await import("./mongo.js");
     return MongoStore.connect(
       config.mongoUrl,
       { eventTtlMs: config.eventTtlSec * 1000 },

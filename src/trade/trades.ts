@@ -21,6 +21,7 @@ import type { Profile } from "../domain/profile.js";
 import { refuse, type Refusal } from "../domain/result.js";
 import { sidesOf, UNFINISHED, type Side, type TradeCommand, type TradeRecord } from "../domain/trade.js";
 export type { TradeCommand } from "../domain/trade.js";
+import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { ProfileCache } from "../persistence/profiles.js";
 import type { Store } from "../persistence/store.js";
@@ -60,6 +61,8 @@ export interface TradeDeps {
   /** The achievement catalogue: a completed trade counts in both players' stats (`trader`). */
   achievements: Iterable<Achievement>;
   fault?: FaultPoint;
+  /** The commit's lease, recovery sweep and step timeout (`Config.trade`). */
+  timing: Config["trade"];
 }
 
 const unavailable = (what: string) =>
@@ -196,7 +199,12 @@ export class Trades {
     // The one accept that moves the record on wins; a duplicate or a retry finds it gone.
     const claimed = await this.store!.moveTrade(tradeId, {
       from: ["offered"],
-      set: { state: "preparing", coordinator: this.deps.self, leaseUntil: now + policy.trade.leaseMs, updatedAt: now },
+      set: {
+        state: "preparing",
+        coordinator: this.deps.self,
+        leaseUntil: now + this.deps.timing.leaseMs,
+        updatedAt: now,
+      },
     });
     if (!claimed) return notFound();
     this.driving.add(tradeId);
@@ -302,7 +310,7 @@ export class Trades {
     const now = Date.now();
     return this.store!.moveTrade(trade.tradeId, {
       from,
-      set: { ...set, coordinator: this.deps.self, leaseUntil: now + policy.trade.leaseMs, updatedAt: now },
+      set: { ...set, coordinator: this.deps.self, leaseUntil: now + this.deps.timing.leaseMs, updatedAt: now },
     });
   }
 
@@ -339,7 +347,7 @@ export class Trades {
           seat.roomId,
           TRADE_STEP_CALL,
           [side.userId, step, trade],
-          policy.trade.stepTimeoutMs,
+          this.deps.timing.stepTimeoutMs,
         )) as StepResult | "absent";
         if (result !== "absent") return result;
         // Left that room meanwhile (travel, leave): look again.
@@ -417,11 +425,11 @@ export class Trades {
 
   // --- recovery ------------------------------------------------------------------------------
 
-  /** Recovers now (at start-up), then every `recoverEveryMs`. */
+  /** Recovers now (at start-up), then every `timing.recoverEveryMs`. */
   start(): void {
     if (!this.store || this.timer) return;
     const sweep = () => void this.recover().catch((err: unknown) => this.log.warn({ err }, "trade recovery failed"));
-    this.timer = setInterval(sweep, policy.trade.recoverEveryMs);
+    this.timer = setInterval(sweep, this.deps.timing.recoverEveryMs);
     this.timer.unref();
     // At start-up, as soon as rooms can be reached: trades this process left unfinished when it stopped.
     void Promise.resolve(matchMaker.onReady).then(() => this.timer && sweep());
@@ -454,7 +462,7 @@ export class Trades {
           set: {
             ...(trade.state === "preparing" ? { state: "aborted", reason: RejectCode.TradeUnavailable } : {}),
             coordinator: this.deps.self,
-            leaseUntil: now + policy.trade.leaseMs,
+            leaseUntil: now + this.deps.timing.leaseMs,
             updatedAt: now,
           },
         });
