@@ -479,6 +479,7 @@ describe("sessions over HTTP beyond the world: travel, dungeons, matches (PROTOC
     await player.until(() => player.closed !== undefined, 5000, "session closed after travel");
     assert.equal(player.closed!.code, 4000);
     assert.match(player.closed!.reason, /^travel\/departed/);
+    assert.equal((await whereIsMe()).where, null, "between the worlds, seated nowhere");
     await assert.rejects(
       player.send({ type: "chat", payload: { text: "still here?" } }),
       (e: HttpError) => e.status === 410 && e.code === "session/closed",
