@@ -8,12 +8,19 @@
  * Unlike the rest of the kit, this module imports `@colyseus/sdk` at run time (it makes the client).
  */
 import { Client, type Room } from "@colyseus/sdk";
+import { FINGERPRINT_HEADER } from "./index.js";
 
 export type Transport = "ws" | "http";
 
 export interface FallbackOptions {
   /** Join options of the room kind (`{world, device}`, `{dungeon, party}`). */
   join?: Record<string, unknown>;
+  /**
+   * The device fingerprint the token is pinned to (PROTOCOL §8, see `signIn`): sent as the join
+   * option `fingerprint` and as the header X-Device-Fingerprint on every HTTP call of the session,
+   * without which a pinned token is refused with `auth/fingerprint_mismatch`.
+   */
+  fingerprint?: string;
   /** WebSocket failures within `failureWindowMs` after which the connection moves to HTTP. @default 2 */
   wsFailures?: number;
   /** @default 60000 */
@@ -87,7 +94,8 @@ export class FallbackConnection {
   private ended = false;
   /** Set once `leave` was emitted. */
   private left = false;
-  private readonly settings: Required<Omit<FallbackOptions, "join">>;
+  private readonly settings: Required<Omit<FallbackOptions, "join" | "fingerprint">>;
+  private readonly fingerprint: string | undefined;
 
   constructor(
     private readonly endpoint: string,
@@ -102,6 +110,7 @@ export class FallbackConnection {
       wsRetryMs: options.wsRetryMs ?? 5000,
       pollWaitMs: options.pollWaitMs ?? 20_000,
     };
+    this.fingerprint = options.fingerprint;
     this.retryMs = this.settings.wsRetryMs;
     this.sessionId = room.sessionId;
     this.token = room.reconnectionToken;
@@ -284,6 +293,7 @@ export class FallbackConnection {
       method,
       headers: {
         authorization: `Bearer ${this.authToken}`,
+        ...(this.fingerprint === undefined ? {} : { [FINGERPRINT_HEADER]: this.fingerprint }),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -319,6 +329,7 @@ export async function connectWithFallback(
   const base = endpoint.replace(/\/$/, "");
   const client = new Client(base.replace(/^http/, "ws"));
   client.auth.token = token;
-  const joined = await client.joinOrCreate(room, options.join ?? {});
+  const join = options.fingerprint === undefined ? options.join : { ...options.join, fingerprint: options.fingerprint };
+  const joined = await client.joinOrCreate(room, join ?? {});
   return new FallbackConnection(base, token, client, joined, options);
 }

@@ -126,6 +126,40 @@ export class RefusedError extends Error {
   }
 }
 
+/** The header a pinned token's holder sends its device fingerprint in, on every Bearer route (PROTOCOL §8). */
+export const FINGERPRINT_HEADER = "X-Device-Fingerprint";
+
+/** What `/auth/guest`, `/auth/register` and `/auth/login` answer. */
+export interface Session {
+  token: string;
+  userId: string;
+  name: string;
+  guest?: boolean;
+}
+
+/**
+ * Logs in at `httpUrl`: `guest {name?}`, `register {username, password}` or `login {username,
+ * password}`. With a `fingerprint` (8-128 characters the client derives from its device, and
+ * keeps) the token is pinned to it: every join must then send it too (the join option
+ * `fingerprint`; `connectWithFallback`'s option `fingerprint` sends it on its HTTP calls as well).
+ * A refusal throws an Error whose message starts with its code (`auth/locked: ...`).
+ */
+export async function signIn(
+  httpUrl: string,
+  route: "guest" | "register" | "login",
+  body: { name?: string; username?: string; password?: string } = {},
+  fingerprint?: string,
+): Promise<Session> {
+  const res = await fetch(`${httpUrl.replace(/\/$/, "")}/auth/${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(fingerprint === undefined ? body : { ...body, fingerprint }),
+  });
+  const json = (await res.json().catch(() => ({}))) as Session & { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(`${json.error?.code ?? `http/${res.status}`}: ${json.error?.message ?? res.statusText}`);
+  return json;
+}
+
 /** Fetches a map (`/api/worlds/:id` or `/api/dungeons/:id`) from the server at `httpUrl`. */
 export async function fetchMap(httpUrl: string, kind: Kind, id: string): Promise<MapInfo> {
   const res = await fetch(`${httpUrl.replace(/\/$/, "")}/api/${kind === "world" ? "worlds" : "dungeons"}/${id}`);

@@ -130,9 +130,13 @@ export interface DungeonWelcome extends MoveRules {
 
 // ---- messages ----
 
+/**
+ * `fingerprint` (PROTOCOL §8): the device fingerprint a pinned token needs at every join; the
+ * server takes it out of the options before anything else sees them.
+ */
 export interface JoinOptions {
-  world: { world?: string; device?: "mobile" | "tablet" | "desktop" | "high_end" };
-  dungeon: { dungeon?: string; party?: string };
+  world: { world?: string; device?: "mobile" | "tablet" | "desktop" | "high_end"; fingerprint?: string };
+  dungeon: { dungeon?: string; party?: string; fingerprint?: string };
 }
 
 /** Client → server, by room kind. Every action carries `seq` (see `Actions` in `./index.ts`). */

@@ -1,12 +1,13 @@
 /**
  * The client kit's `connectWithFallback` against a real server behind a TCP proxy that can cut
  * WebSockets (and refuse new ones) while plain HTTP goes through: a mobile network that flaps.
- * The player keeps walking while its WebSocket is killed five times within a minute.
+ * The player keeps walking while its WebSocket is killed five times within a minute; a token pinned
+ * to a device (PROTOCOL §8) plays on over HTTP with the kit's fingerprint, and another is refused.
  */
 import assert from "node:assert/strict";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { connectWithFallback, type FallbackConnection, type Transport } from "../client/fallback.js";
-import type { Reject, WorldState, WorldWelcome } from "../client/index.js";
+import { signIn, type Reject, type WorldState, type WorldWelcome } from "../client/index.js";
 import { freePort, guest, isAt, startApp, type TestApp } from "./helpers.js";
 
 /** Passes TCP to the server; cuts the WebSocket connections on demand, and refuses new ones while `wsDown`. */
@@ -231,5 +232,56 @@ describe("connectWithFallback (client kit)", function () {
     await conn.leave();
     const saved = await app.services.store.loadProfile(user.userId);
     assert.ok(isAt(saved!.location!, at));
+  });
+
+  it("signs in pinned to a device, joins and plays on over HTTP with that fingerprint; another one is refused and counted", async () => {
+    const device = `kit-device-${Math.random().toString(36).slice(2, 10)}`;
+    const username = `pinned_${Math.floor(Math.random() * 1e6)}`;
+    await signIn(proxy.url, "register", { username, password: "a-password-1" }, device);
+    const session = await signIn(proxy.url, "login", { username, password: "a-password-1" }, device);
+    const mismatches = async () => {
+      const text = await app.services.metrics.text();
+      return [...text.matchAll(/^realmgate_security_signals_total\{signal="fingerprint_mismatch"[^}]*\} (\d+)/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    };
+    const before = await mismatches();
+    await assert.rejects(
+      connectWithFallback(proxy.url, session.token, "world", { fingerprint: "another-device-0001" }),
+      /auth\/fingerprint_mismatch/,
+    );
+    await assert.rejects(connectWithFallback(proxy.url, session.token, "world"), /auth\/fingerprint_mismatch/);
+    assert.equal(await mismatches(), before + 2, "each refused join is counted");
+
+    const conn = await connectWithFallback(proxy.url, session.token, "world", {
+      fingerprint: device,
+      wsFailures: 1,
+      wsRetryMs: 60_000,
+      pollWaitMs: 2000,
+    });
+    while (!(conn.state as WorldJson | undefined)?.players[conn.sessionId]) await nextState(conn);
+    const ended = new Promise<string>((resolve) => conn.on("leave", (_code, reason) => resolve(reason)));
+    // The WebSocket fails: the seat is taken over HTTP, whose every call needs the fingerprint's header.
+    proxy.wsDown = true;
+    try {
+      const http = transport(conn, "http");
+      proxy.cut();
+      await http;
+      const said = new Promise<void>((resolve) =>
+        conn.on(
+          "message",
+          (type, payload) => type === "chat" && (payload as { text: string }).text === "pinned" && resolve(),
+        ),
+      );
+      conn.send("chat", { text: "pinned" });
+      await said;
+      assert.equal(conn.transport, "http");
+      assert.equal(await mismatches(), before + 2, "nothing refused on the way");
+      await conn.leave();
+      assert.equal(await ended, "left");
+      assert.deepEqual(await app.services.users.where(session.userId), []);
+    } finally {
+      proxy.wsDown = false;
+    }
   });
 });

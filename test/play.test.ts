@@ -171,6 +171,25 @@ describe("browser client at /play, in Chromium", function () {
     await shot(alice, "01-login");
   });
 
+  it("pins the login to this browser: a device id kept in localStorage goes with the login, the joins and every call", async () => {
+    const kept = await alice.evaluate(() => ({
+      device: localStorage.getItem("realmgate.device"),
+      session: sessionStorage.getItem("realmgate.session"),
+    }));
+    assert.ok(kept.device && kept.device.length >= 8, `device id ${kept.device}`);
+    const { token } = JSON.parse(kept.session!) as { token: string };
+    const me = (headers: Record<string, string>) =>
+      fetch(`${app.url}/api/me`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    // Alice got into the world (a join and Bearer calls) with a token that works only with the id.
+    const bare = await me({});
+    assert.equal(bare.status, 403);
+    assert.equal(((await bare.json()) as { error: { code: string } }).error.code, "auth/fingerprint_mismatch");
+    assert.equal((await me({ "x-device-fingerprint": "another-browser-01" })).status, 403);
+    assert.equal((await me({ "x-device-fingerprint": kept.device })).status, 200);
+    // One browser, one device: the other page of the same profile keeps the same id.
+    assert.equal(await bob.evaluate(() => localStorage.getItem("realmgate.device")), kept.device);
+  });
+
   it("registers, logs out and logs in again from the forms", async () => {
     const page = await context.newPage();
     page.on("pageerror", (err) => errors.push(`carol: ${err.message}`));

@@ -1,12 +1,16 @@
 /**
  * HTTP sessions (PROTOCOL §6) across two real processes sharing a private Redis: a session's calls
- * may reach either process, and reach the room's own process over the matchmaker's room calls.
+ * may reach either process, and reach the room's own process over the matchmaker's room calls; a
+ * session whose room closed after it travelled away is still read through either process.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { Client } from "@colyseus/sdk";
 import type { WorldState } from "../client/index.js";
-import { describeCluster, until, type ServerProcess } from "./helpers.js";
-import { HttpPlayer } from "./http-player.js";
+import { newProfile } from "../src/domain/profile.js";
+import { SqliteStore } from "../src/persistence/sqlite.js";
+import { describeCluster, eventually, until, type ServerProcess } from "./helpers.js";
+import { call, HttpError, HttpPlayer } from "./http-player.js";
 
 interface WorldJson {
   players: Record<string, { x: number; y: number; userId: string }>;
@@ -100,5 +104,47 @@ describeCluster("sessions over HTTP, two processes and one Redis", { RECONNECT_S
 
     await back.leave();
     await second.leave();
+  });
+
+  it("reads a travelled session through either process after its room has closed", async () => {
+    const { a, b } = cluster;
+    const user = await guestAt(a);
+    const store = new SqliteStore(join(cluster.dataDir, "realmgate.db"));
+    try {
+      await store.saveProfile(
+        { ...newProfile(user, 100), location: { world: "meadow", x: 1870, y: 1000 } },
+        "test-placement",
+      );
+    } finally {
+      await store.close();
+    }
+    const player = await HttpPlayer.open<WorldJson>(a.url, user.token, "world", { world: "meadow" });
+    await player.until(() => player.state?.players[player.sessionId] !== undefined, 10_000, "own body");
+    await player.send({ type: "travel", payload: { portal: "meadow-east-gate" } });
+    // Alone in meadow: the room closes once the body has left, before anything more is read.
+    const listed = async () => {
+      const res = await fetch(`${a.url}/api/instances?room=world`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      return ((await res.json()) as Array<{ roomId: string }>).some((i) => i.roomId === player.info.roomId);
+    };
+    await eventually(async () => !(await listed()), 10_000, "meadow closed");
+
+    // One of the two processes holds the session, the other reaches it over presence.
+    for (const server of [a, b]) {
+      const view = new HttpPlayer<WorldJson>(server.url, user.token, player.info);
+      await view.until(() => view.closed !== undefined, 10_000, `closed, through ${server.url}`);
+      assert.deepEqual(
+        view.received.filter((m) => m.type === "travel").map((m) => (m.payload as { world: string }).world),
+        ["dunes"],
+      );
+      assert.equal(view.closed!.code, 4000);
+      await assert.rejects(
+        call(server.url, user.token, "POST", `/api/sessions/${player.sessionId}/messages`, [
+          { type: "chat", payload: { seq: 9, text: "x" } },
+        ]),
+        (e: HttpError) => e.status === 410 && e.code === "session/closed",
+      );
+    }
   });
 });

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
-import type { Reject, WorldState, WorldWelcome } from "../client/index.js";
+import type { DungeonState, Reject, WorldState, WorldWelcome } from "../client/index.js";
+import type { MatchState } from "../src/schema/MatchState.js";
+import { worlds } from "../src/content/worlds.js";
 import { newProfile } from "../src/domain/profile.js";
 import { Bot, guest, isAt, sdk, startApp, until, type TestApp } from "./helpers.js";
 import { call, HttpError, HttpPlayer } from "./http-player.js";
@@ -34,9 +36,20 @@ async function openWorld(app: TestApp, user: { token: string }, options: object 
   return { player, welcome };
 }
 
+/** Where a session's own body is in its last `state` (a world's `players`, a dungeon's `heroes`). */
+type Body<S> = (player: HttpPlayer<S>) => { x: number; y: number };
+const worldBody: Body<WorldJson> = (player) => player.state!.players[player.sessionId];
+
 /** A legal step over HTTP: polls until the time since the last move covers it, then moves and waits for the body. */
-async function stepTo(player: HttpPlayer<WorldJson>, speed: number, x: number, y: number, since: { at: number }) {
-  const me = () => player.state!.players[player.sessionId];
+async function stepTo<S>(
+  player: HttpPlayer<S>,
+  body: Body<S>,
+  speed: number,
+  x: number,
+  y: number,
+  since: { at: number },
+) {
+  const me = () => body(player);
   const dist0 = Math.hypot(x - me().x, y - me().y);
   const earned = () => (Math.min(performance.now() - since.at, 400) / 1000) * speed * 0.9;
   while (earned() < Math.min(dist0, speed * 0.1)) await player.poll(100);
@@ -56,9 +69,10 @@ async function stepTo(player: HttpPlayer<WorldJson>, speed: number, x: number, y
   since.at = performance.now();
 }
 
-async function walkTo(player: HttpPlayer<WorldJson>, speed: number, x: number, y: number) {
+async function walkTo<S>(player: HttpPlayer<S>, speed: number, x: number, y: number, body?: Body<S>) {
+  const me = body ?? (worldBody as unknown as Body<S>);
   const since = { at: performance.now() };
-  while (!isAt(player.state!.players[player.sessionId], { x, y })) await stepTo(player, speed, x, y, since);
+  while (!isAt(me(player), { x, y })) await stepTo(player, me, speed, x, y, since);
 }
 
 describe("sessions over HTTP (PROTOCOL §6)", function () {
@@ -402,5 +416,160 @@ describe("sessions over HTTP: join rules and limits", function () {
       refused(404, "session/not_found"),
     );
     await watcher.leave();
+  });
+});
+
+/** The dungeon state as JSON. */
+interface DungeonJson {
+  dungeon: string;
+  status: string;
+  heroes: Record<string, { x: number; y: number; hp: number; userId: string }>;
+  enemies: Record<string, { id: string; hp: number; maxHp: number }>;
+}
+
+/** The match state as JSON. */
+interface MatchJson {
+  status: string;
+  turn: string;
+  chainLength: number;
+  chainHead: string;
+  players: Record<string, { userId: string; ready: boolean }>;
+  tiles: Record<string, { x: number; y: number; building: string; owner: string }>;
+}
+
+describe("sessions over HTTP beyond the world: travel, dungeons, matches (PROTOCOL §6)", function () {
+  this.timeout(30_000);
+  let app: TestApp;
+  before(async () => (app = await startApp()));
+  after(async () => app.stop());
+
+  it("travels through a portal: the session ends with travel/departed, a new one in the target world keeps the profile, and a friend's where follows", async () => {
+    const me = await guest(app, "Wanderer");
+    const friend = await guest(app, "Homebody");
+    await app.services.store.saveProfile(
+      {
+        ...newProfile(me, 100),
+        hp: 77,
+        level: 3,
+        inventory: [{ item: "wood", qty: 3 }],
+        location: { world: "meadow", x: 1870, y: 1000 },
+      },
+      "test-placement",
+    );
+    await call(app.url, friend.token, "POST", "/api/friends", { userId: me.userId });
+    await call(app.url, me.token, "POST", `/api/friends/${friend.userId}/accept`);
+    type Friends = { friends: Array<{ userId: string; online: boolean; where: Record<string, string> | null }> };
+    const whereIsMe = async () =>
+      (await call<Friends>(app.url, friend.token, "GET", "/api/friends")).friends.find((f) => f.userId === me.userId)!;
+    assert.deepEqual(await whereIsMe(), { userId: me.userId, name: "Wanderer", online: false, where: null });
+
+    const { player } = await openWorld(app, me, { world: "meadow" });
+    assert.deepEqual((await whereIsMe()).where, { room: "world", world: "meadow" });
+
+    // Alone in meadow: the room closes as the body leaves, before the player reads anything.
+    const meadow = app.colyseus.getRoomById<WorldState>(player.info.roomId);
+    const disposed = new Promise<void>((resolve) =>
+      (meadow as unknown as { _events: NodeJS.EventEmitter })._events.once("dispose", () => resolve()),
+    );
+    await player.send({ type: "travel", payload: { portal: "meadow-east-gate" } });
+    await disposed;
+    // The session outlives its room: the `travel` message and the close are still read.
+    const travel = await player.next<{ world: string; reservation: unknown }>("travel");
+    assert.equal(travel.world, "dunes");
+    await player.until(() => player.closed !== undefined, 5000, "session closed after travel");
+    assert.equal(player.closed!.code, 4000);
+    assert.match(player.closed!.reason, /^travel\/departed/);
+    assert.equal((await whereIsMe()).where, null, "between the worlds, seated nowhere");
+    await assert.rejects(
+      player.send({ type: "chat", payload: { text: "still here?" } }),
+      (e: HttpError) => e.status === 410 && e.code === "session/closed",
+    );
+
+    // PROTOCOL §6 (extensions): an HTTP client opens a new session in the target world.
+    const arrived = await openWorld(app, me, { world: travel.world });
+    assert.notEqual(arrived.player.info.roomId, player.info.roomId);
+    const body = arrived.player.state!.players[arrived.player.sessionId];
+    assert.equal((arrived.player.state as WorldJson).world, "dunes");
+    assert.deepEqual([body.hp, body.userId], [77, me.userId]);
+    const exit = worlds.find((w) => w.id === "dunes")!.portals[0];
+    assert.ok(Math.hypot(body.x - exit.x, body.y - exit.y) <= 60, "arrives beside the exit portal");
+    const profile = await call<{ level: number; inventory: unknown }>(app.url, me.token, "GET", "/api/me");
+    assert.deepEqual([profile.level, profile.inventory], [3, [{ item: "wood", qty: 3 }]]);
+    // A fresh join is held by the arrival's cooldown as a used reservation is: no bouncing between worlds.
+    assert.equal((await arrived.player.expectReject("travel", { portal: "dunes-west-gate" })).code, "travel/cooldown");
+    assert.deepEqual((await whereIsMe()).where, { room: "world", world: "dunes" });
+
+    await arrived.player.leave();
+    assert.deepEqual((await whereIsMe()).where, null);
+  });
+
+  it("joins a dungeon over HTTP, walks to a dummy and strikes it: the hit comes back as `combat`", async () => {
+    const user = await guest(app);
+    const player = await HttpPlayer.open<DungeonJson>(app.url, user.token, "dungeon", { dungeon: "training" });
+    assert.equal(player.info.room, "dungeon");
+    const welcome = await player.next<{ dungeon: string; speed: number }>("welcome");
+    assert.equal(welcome.dungeon, "training");
+    const hero: Body<DungeonJson> = (p) => p.state!.heroes[p.sessionId];
+    await player.until(() => player.state?.heroes[player.sessionId] !== undefined, 5000, "own hero");
+    assert.equal(
+      app.colyseus.getRoomById<DungeonState>(player.info.roomId).state.heroes.get(player.sessionId)?.userId,
+      user.userId,
+    );
+
+    assert.equal((await player.expectReject("attack", { target: "dummy-1" })).code, "attack/out_of_range");
+    await walkTo(player, welcome.speed, 225, 150, hero);
+    const maxHp = player.state!.enemies["dummy-1"].maxHp;
+    const [seq] = await player.send({ type: "attack", payload: { target: "dummy-1" } });
+    const hit = await player.next<{ source: string; target: string; ability: string; damage: number }>("combat");
+    assert.deepEqual([hit.source, hit.target, hit.ability], [player.sessionId, "dummy-1", "strike"]);
+    assert.ok(hit.damage >= 1);
+    assert.ok(
+      !player.received.some((m) => m.type === "reject" && (m.payload as Reject).seq === seq),
+      "the attack was not refused",
+    );
+    await player.until(() => player.state!.enemies["dummy-1"].hp === maxHp - hit.damage, 5000, "dummy hurt");
+    assert.equal(player.state!.status, "active");
+    await player.leave();
+    assert.equal(
+      app.colyseus.getRoomById<DungeonState>(player.info.roomId)?.state.heroes.has(player.sessionId) ?? false,
+      false,
+    );
+  });
+
+  it("joins a match over HTTP beside a WebSocket player, readies, and plays one turn", async () => {
+    const code = `http-${Math.random()}`;
+    const first = await guest(app);
+    const second = await guest(app);
+    const player = await HttpPlayer.open<MatchJson>(app.url, first.token, "match", { mode: "duel", code });
+    assert.equal(player.info.room, "match");
+    const welcome = await player.next<{ matchId: string; mode: string; spectator: boolean }>("welcome");
+    assert.deepEqual([welcome.mode, welcome.spectator], ["duel", false]);
+    const other = await sdk(app, second.token).joinOrCreate<MatchState>("match", { mode: "duel", code });
+    for (const type of ["welcome", "reject", "tx", "finished", "chain", "pong"]) other.onMessage(type, () => undefined);
+    assert.equal(other.roomId, player.info.roomId);
+
+    await player.send({ type: "ready", payload: { ready: true } });
+    other.send("ready", { seq: 1, ready: true });
+    await player.until(() => player.state?.status === "playing", 5000, "playing");
+    assert.equal(player.state!.turn, player.sessionId, "the first to join plays first");
+
+    const tx = player.next<{ index: number; actions: unknown[]; hash: string }>("tx");
+    await player.send({
+      type: "turn",
+      payload: { prev: player.state!.chainHead, actions: [{ type: "build", building: "tent", x: 1, y: 1 }] },
+    });
+    const played = await tx;
+    assert.equal(played.index, 1);
+    assert.deepEqual(played.actions, [{ type: "build", building: "tent", x: 1, y: 1 }]);
+    await player.until(
+      () => player.state!.turn === other.sessionId && player.state!.chainHead === played.hash,
+      5000,
+      "turn passed",
+    );
+    await until(other, () => other.state.chainHead === played.hash, 5000, "the WebSocket player sees the turn");
+    assert.ok(Object.values(player.state!.tiles).some((t) => t.building === "tent" && t.owner === first.userId));
+
+    await player.leave();
+    await other.leave();
   });
 });

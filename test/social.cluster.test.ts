@@ -2,10 +2,13 @@
  * Social across processes (PROTOCOL §7), with two real server processes, a private redis-server
  * and one SQLite store: two users befriend each other, see each other online and where (a world
  * on another process), whisper across processes exactly once, read their rank, and get
- * `first-steps` once.
+ * `first-steps` once; a friend's `where` follows a travel from meadow to dunes.
  */
 import assert from "node:assert/strict";
-import { Client, type Room } from "@colyseus/sdk";
+import { join } from "node:path";
+import { Client, type Room, type SeatReservation } from "@colyseus/sdk";
+import { newProfile } from "../src/domain/profile.js";
+import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Reject, ServerMessages, WorldState } from "../client/index.js";
 import { describeCluster, eventually, nextMessage, until, type ServerProcess } from "./helpers.js";
 
@@ -173,5 +176,44 @@ describeCluster("social across processes: two processes, one Redis, one SQLite",
     assert.equal(removed.status, 204);
     assert.deepEqual((await call<Friends>(a, "GET", "/api/friends", ann.token)).body.friends, []);
     await annIn.room.leave();
+  });
+
+  it("a friend's where follows a travel through a portal from meadow to dunes", async () => {
+    const { a, b } = cluster;
+    const suffix = Math.floor(Math.random() * 1e6);
+    const cat = await register(a, `cat_${suffix}`);
+    const dan = await register(b, `dan_${suffix}`);
+    await call(a, "POST", "/api/friends", cat.token, { userId: dan.userId });
+    assert.equal((await call(b, "POST", `/api/friends/${cat.userId}/accept`, dan.token)).status, 200);
+    const store = new SqliteStore(join(cluster.dataDir, "realmgate.db"));
+    try {
+      await store.saveProfile(
+        { ...newProfile(cat, 100), location: { world: "meadow", x: 1870, y: 1000 } },
+        "test-placement",
+      );
+    } finally {
+      await store.close();
+    }
+    const whereIsCat = async () =>
+      (await call<Friends>(b, "GET", "/api/friends", dan.token)).body.friends.find((f) => f.userId === cat.userId)
+        ?.where;
+
+    const client = new Client(`ws://127.0.0.1:${a.port}`);
+    client.auth.token = cat.token;
+    const meadow = await joinWorld(a, cat, "meadow");
+    assert.deepEqual(await whereIsCat(), { room: "world", world: "meadow" });
+
+    const travel = nextMessage<{ world: string; reservation: SeatReservation }>(meadow.room, "travel", 10_000);
+    meadow.room.send("travel", { seq: 1, portal: "meadow-east-gate" });
+    const { world, reservation } = await travel;
+    assert.equal(world, "dunes");
+    await meadow.room.leave();
+    const dunes = await client.consumeSeatReservation<WorldState>(reservation);
+    dunes.reconnection.enabled = false;
+    dunes.onMessage("*", () => undefined);
+    await until(dunes, () => dunes.state.players?.get(dunes.sessionId) !== undefined);
+    assert.deepEqual(await whereIsCat(), { room: "world", world: "dunes" });
+    await dunes.leave();
+    await eventually(async () => (await whereIsCat()) === null, 10_000, "Cat seated nowhere after leaving");
   });
 });

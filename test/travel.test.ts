@@ -90,6 +90,8 @@ describe("travel", function () {
     const exit = worlds.find((w) => w.id === "dunes")!.portals[0];
     assert.ok(Math.hypot(again.me.x - exit.x, again.me.y - exit.y) <= 60, "the player is at the arrival point");
     assert.equal(again.me.hp, 77);
+    // Joining afresh instead of through the reservation does not skip the arrival's cooldown.
+    await again.expectReject("travel", { portal: "dunes-west-gate" }, "travel/cooldown");
     await again.leave();
   });
 

@@ -8,6 +8,7 @@ import { buildTileMap } from "../src/domain/tilemap.js";
 import { findPath, segmentBlocked, type Point, type TileMap } from "./path.js";
 import { traffic } from "./traffic.js";
 import type { Enemy, Loot } from "../client/types.js";
+import { FINGERPRINT_HEADER } from "../client/index.js";
 
 /** The templates the content API serves are the server's own (type-only: no server code is bundled). */
 import type { MapTemplate, WorldTemplate } from "../src/content/worlds.js";
@@ -145,8 +146,28 @@ export class GameError extends Error {
   }
 }
 
+/**
+ * This browser's device fingerprint (PROTOCOL §8): a random id kept in localStorage, so that the
+ * tokens issued here are pinned to this browser and useless elsewhere. A browser that keeps no
+ * storage gets one for the page's life.
+ */
+function deviceFingerprint(): string {
+  const key = "realmgate.device";
+  try {
+    const kept = localStorage.getItem(key);
+    if (kept && kept.length >= 8 && kept.length <= 128) return kept;
+    const made = crypto.randomUUID();
+    localStorage.setItem(key, made);
+    return made;
+  } catch {
+    return crypto.randomUUID();
+  }
+}
+
 export class Game {
   readonly client: Client;
+  /** Sent at login, in every join and on every HTTP call: a pinned token needs it. */
+  readonly fingerprint = deviceFingerprint();
   screen: Screen = "login";
   user: { token: string; userId: string; name: string } | null = null;
   room: Room | null = null;
@@ -220,6 +241,7 @@ export class Game {
       method,
       headers: {
         "content-type": "application/json",
+        [FINGERPRINT_HEADER]: this.fingerprint,
         ...(this.user ? { authorization: `Bearer ${this.user.token}` } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -232,13 +254,19 @@ export class Game {
   // --- session ---------------------------------------------------------------------------------
 
   async guest(name?: string): Promise<void> {
-    await this.signIn(await this.http("POST", "/auth/guest", name ? { name } : {}));
+    const fingerprint = this.fingerprint;
+    await this.signIn(await this.http("POST", "/auth/guest", name ? { name, fingerprint } : { fingerprint }));
   }
   async register(username: string, password: string): Promise<void> {
-    await this.signIn(await this.http("POST", "/auth/register", { username, password }));
+    await this.signIn(await this.http("POST", "/auth/register", { username, password, fingerprint: this.fingerprint }));
   }
   async login(username: string, password: string): Promise<void> {
-    await this.signIn(await this.http("POST", "/auth/login", { username, password }));
+    await this.signIn(await this.http("POST", "/auth/login", { username, password, fingerprint: this.fingerprint }));
+  }
+
+  /** Join options with the device fingerprint, which every join of a pinned token must carry. */
+  joinOptions<O extends object>(options: O): O & { fingerprint: string } {
+    return { ...options, fingerprint: this.fingerprint };
   }
 
   private async signIn(session: { token: string; userId: string; name: string }): Promise<void> {
@@ -278,7 +306,7 @@ export class Game {
     await this.leaveRoom();
     this.connect("connecting");
     try {
-      const room = await this.client.joinOrCreate("world", { world: where, device: "desktop" });
+      const room = await this.client.joinOrCreate("world", this.joinOptions({ world: where, device: "desktop" }));
       this.attach(room, "world", template);
     } catch (err) {
       this.joinFailed(err);
@@ -290,7 +318,10 @@ export class Game {
     await this.leaveRoom();
     this.connect("connecting");
     try {
-      const room = await this.client.joinOrCreate("dungeon", party ? { dungeon, party } : { dungeon });
+      const room = await this.client.joinOrCreate(
+        "dungeon",
+        this.joinOptions(party ? { dungeon, party } : { dungeon }),
+      );
       this.attach(room, "dungeon", template);
     } catch (err) {
       this.joinFailed(err);

@@ -120,15 +120,19 @@ export class MatchClient {
 
   /** A public lobby of `mode` (or a private one with `code`): the first with a free seat, or a new one. */
   play(mode: string, code?: string): Promise<void> {
-    return this.enter(() => this.game.client.joinOrCreate<MatchState>("match", code ? { mode, code } : { mode }));
+    return this.enter(() =>
+      this.game.client.joinOrCreate<MatchState>("match", this.game.joinOptions(code ? { mode, code } : { mode })),
+    );
   }
   /** A match by its roomId, as a player (lobby only) or a spectator. */
   joinById(roomId: string, spectate = false): Promise<void> {
-    return this.enter(() => this.game.client.joinById<MatchState>(roomId, { spectate }));
+    return this.enter(() => this.game.client.joinById<MatchState>(roomId, this.game.joinOptions({ spectate })));
   }
   /** A private match by its code, as a spectator. */
   spectateCode(mode: string, code: string): Promise<void> {
-    return this.enter(() => this.game.client.join<MatchState>("match", { mode, code, spectate: true }));
+    return this.enter(() =>
+      this.game.client.join<MatchState>("match", this.game.joinOptions({ mode, code, spectate: true })),
+    );
   }
 
   private async enter(join: () => Promise<Room<unknown, MatchState>>): Promise<void> {

@@ -165,7 +165,9 @@ export const worldKind: RoomKind<WorldSim, Command, Event, WorldState, WorldJoin
       case "departed":
         out.depart(event.sessionId, {
           options: { world: event.to, device: event.device },
-          profile: { location: { world: event.to, ...event.arrival } },
+          // The arrival's time goes with it: a player who joins the target afresh (an HTTP session,
+          // or a reservation left unused) is held by the same cooldown as one who used the seat.
+          profile: { location: { world: event.to, ...event.arrival }, arrivedAt: event.at },
           failed: { type: "travel_failed", portal: event.portal } satisfies WorldCommand,
           message: { world: event.to },
           log: { portal: event.portal, to: event.to, ...portalAt(sim, event.portal) },

@@ -913,7 +913,7 @@ export class KindRoom extends Room<{ state: Schema }> {
     run.services.profiles.touch(seat.userId);
     await run.services.profiles.flush(seat.userId);
     if (run.services.profiles.failing) {
-      Object.assign(seat.profile, { location: before.location, hp: before.hp });
+      Object.assign(seat.profile, { location: before.location, hp: before.hp, arrivedAt: before.arrivedAt });
       return fail("saves are failing; the portal waits until they work again");
     }
     const globalSeq = await run.services.sequences.next("travel").catch(() => null);

@@ -85,7 +85,16 @@ export type WorldEvent =
       x: number;
       y: number;
     }
-  | { type: "departed"; sessionId: string; portal: string; to: string; arrival: Point; device: Device };
+  | {
+      type: "departed";
+      sessionId: string;
+      portal: string;
+      to: string;
+      arrival: Point;
+      device: Device;
+      /** When the portal was taken: the arrival's cooldown counts from it, however the player arrives. */
+      at: number;
+    };
 
 export interface WorldCtx {
   now: number;
@@ -235,6 +244,7 @@ function travel(sim: WorldSim, walker: WalkerSim, portalId: string, ctx: WorldCt
     to: target.id,
     arrival: arrivalPoint(target, exit, ctx.policy.travel.arrivalOffset),
     device: walker.device,
+    at: ctx.now,
   };
   return { verdict, events: [event] };
 }

@@ -1,12 +1,22 @@
 /**
  * The HTTP sessions of PROTOCOL §6 on one process. A session lives on the process that holds its
- * room, beside the room, as its seat's client. A call may reach any process: it finds the room
- * from a presence hash (sessionId → roomId) and reaches it with `matchMaker.remoteRoomCall`, the
- * same door `Users` uses, which runs the call in place when the room is here and over presence
- * pub/sub when it is on another process. Nothing is proxied over HTTP and no process needs
- * another's address.
+ * room, beside the room, as its seat's client. Opening or resuming one reaches the room with
+ * `matchMaker.remoteRoomCall`, the same door `Users` uses, which runs the call in place when the
+ * room is here and over presence pub/sub when it is on another process. The calls on a session
+ * (send, poll, leave) go to the process that holds it, found in a presence hash, over that
+ * process's own channel: a session outlives its room when the room closes after the seat ended (the
+ * last player travelled away, and the room disposed), and its `travel` message and `closed` must
+ * still be read. Nothing is proxied over HTTP and no process needs another's address.
  */
-import { connectClientToRoom, matchMaker, ServerError, type Presence, type Room } from "@colyseus/core";
+import {
+  connectClientToRoom,
+  matchMaker,
+  requestFromIPC,
+  ServerError,
+  subscribeIPC,
+  type Presence,
+  type Room,
+} from "@colyseus/core";
 import { policy } from "../content/policy.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
@@ -14,18 +24,22 @@ import { HttpErrorCode, JoinErrorCode } from "../protocol/codes.js";
 import { fullBucket, take, type Bucket } from "../validators/rateLimit.js";
 import { HttpSession, type PollAnswer } from "./session.js";
 
-/** Presence hash of the sessions: sessionId → roomId. */
+/** Presence hash of the sessions: sessionId → `processId roomId`, where the session and its room live. */
 const DIRECTORY = "realmgate:http-sessions";
-/** What a call may take beyond a poll's own wait before the caller gives up on the room. */
+/** The presence channel on which a process answers the calls on its sessions. */
+const channelOf = (processId: string) => `realmgate:http-sessions:${processId}`;
+/** What a call may take beyond a poll's own wait before the caller gives up on the process. */
 const CALL_MARGIN_MS = 5000;
 
-/** A call on a session, run on the process that holds its room. */
-export type SessionCall =
-  | { op: "open"; sessionId: string; userId: string }
-  | { op: "resume"; token: string; userId: string }
+/** A call on an existing session, run on the process that holds it (with or without its room). */
+export type OnSession =
   | { op: "send"; sessionId: string; userId: string; messages: Array<{ type: string; payload?: unknown }> }
   | { op: "poll"; sessionId: string; userId: string; cursor: number; wait: number }
   | { op: "leave"; sessionId: string; userId: string };
+
+/** A call on a session, run on the process that holds its room. */
+export type SessionCall =
+  { op: "open"; sessionId: string; userId: string } | { op: "resume"; token: string; userId: string } | OnSession;
 
 /** The answer of a call: a status and a body, or an HTTP error. Plain data: it may cross processes. */
 export type SessionResult =
@@ -75,6 +89,8 @@ export class HttpSessions {
   private readonly sessions = new Map<string, HttpSession>();
   private readonly creations = new Map<string, Bucket>();
   private reaper: NodeJS.Timeout | undefined;
+  /** The channel this process answers session calls on, once subscribed (see `listen`). */
+  private listening: Promise<string> | undefined;
 
   constructor(
     private readonly config: Config,
@@ -99,6 +115,13 @@ export class HttpSessions {
   stop(): void {
     clearInterval(this.reaper);
     this.reaper = undefined;
+    const listening = this.listening;
+    this.listening = undefined;
+    void listening
+      ?.then((channel) => {
+        this.presence.unsubscribe(channel);
+      })
+      .catch(() => undefined);
   }
 
   /** Takes one of the user's session creations; false when the user is over the limit. */
@@ -129,21 +152,35 @@ export class HttpSessions {
   }
 
   /** Runs a call on an existing session, wherever it lives. */
-  async call(call: Exclude<SessionCall, { op: "open" | "resume" }>): Promise<SessionResult> {
-    const roomId =
-      this.sessions.get(call.sessionId)?.roomId ??
-      (await this.presence.hget(DIRECTORY, call.sessionId).catch(() => null));
-    if (!roomId) return fail(404, HttpErrorCode.SessionNotFound, `no session ${call.sessionId}`);
-    return this.route(roomId, call);
+  async call(call: OnSession): Promise<SessionResult> {
+    if (this.sessions.has(call.sessionId)) return this.here(call);
+    const entry = await this.presence.hget(DIRECTORY, call.sessionId).catch(() => null);
+    if (!entry) return fail(404, HttpErrorCode.SessionNotFound, `no session ${call.sessionId}`);
+    const [processId, roomId] = entry.split(" ");
+    if (processId === matchMaker.processId) return this.here(call); // forgotten here meanwhile
+    const timeout = (call.op === "poll" ? call.wait : 0) + CALL_MARGIN_MS;
+    try {
+      return await requestFromIPC<SessionResult>(this.presence, channelOf(processId), call.op, [call], timeout);
+    } catch (err) {
+      // A process that died takes its sessions along; its rooms leave the listing once noticed.
+      if ((await matchMaker.query({ roomId })).length === 0)
+        return fail(404, HttpErrorCode.SessionNotFound, "the session's process is gone");
+      this.log.warn({ err, roomId, processId, op: call.op }, "the process holding the session did not answer");
+      return fail(503, HttpErrorCode.SessionUnavailable, "the process holding the session did not answer");
+    }
   }
 
-  /** Runs a call here, where `room` is. */
+  /** Runs an open or a resume here, where `room` is. */
   async local(room: SessionRoom, call: SessionCall): Promise<SessionResult> {
     if (call.op === "open") return this.open(room, call.sessionId, call.userId);
     if (call.op === "resume") return this.resume(room, call.token, call.userId);
+    return this.here(call);
+  }
+
+  /** Runs a call on a session of this process; its room may have closed since the seat ended. */
+  private async here(call: OnSession): Promise<SessionResult> {
     const session = this.sessions.get(call.sessionId);
-    if (!session || session.roomId !== room.roomId)
-      return fail(404, HttpErrorCode.SessionNotFound, `no session ${call.sessionId}`);
+    if (!session) return fail(404, HttpErrorCode.SessionNotFound, `no session ${call.sessionId}`);
     if (session.userId !== call.userId)
       return fail(403, HttpErrorCode.Forbidden, "this session belongs to another user");
     switch (call.op) {
@@ -196,7 +233,7 @@ export class HttpSessions {
         return fail(404, HttpErrorCode.SessionNotFound, `the seat could not be taken: ${err.message}`);
       return joinFailure(err);
     }
-    await this.presence.hset(DIRECTORY, session.sessionId, room.roomId);
+    await this.presence.hset(DIRECTORY, session.sessionId, `${await this.listen()} ${room.roomId}`);
     this.log.info({ sessionId: session.sessionId, roomId: room.roomId, resumed: !!token }, "http session opened");
     return {
       ok: true,
@@ -208,6 +245,19 @@ export class HttpSessions {
         reconnectionToken: session.reconnectionToken!,
       },
     };
+  }
+
+  /**
+   * Answers the calls other processes route to this one's sessions; resolves with this process's
+   * id once subscribed. Subscribed at the first session, when the matchmaker has its process id.
+   */
+  private async listen(): Promise<string> {
+    const processId = matchMaker.processId;
+    this.listening ??= subscribeIPC(this.presence, channelOf(processId), (_op, args: unknown[]) =>
+      this.here(args[0] as OnSession),
+    ).then(() => channelOf(processId));
+    await this.listening;
+    return processId;
   }
 
   /** Drops sessions nobody polls; forgets closed ones after a while. */
