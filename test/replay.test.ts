@@ -114,7 +114,9 @@ describe("replays", function () {
       const tx = nextMessage<Tx>(a, "tx");
       room.send("turn", { seq: ++seq, prev: head, actions: [{ type: "build", building: "tent", x: seq, y: 1 }] });
       await tx;
-      await until(a, () => a.state.chainHead !== head && b.state.chainHead === a.state.chainHead);
+      // Each client's patch may come before or after the other's: wait on each room for its own.
+      await until(a, () => a.state.chainHead !== head);
+      await until(b, () => b.state.chainHead === a.state.chainHead);
     }
     const log = await assertReplays(a.roomId);
     assert.equal(log.kind, "match");
