@@ -143,6 +143,8 @@ describe("sessions over HTTP (PROTOCOL §6)", function () {
   it("keeps a long poll waiting while only the tick changes, and wakes it for a message", async () => {
     const user = await guest(app);
     const { player } = await openWorld(app, user, { world: "dunes" });
+    // A first join unlocks `first-steps` once the profile is saved: read it before the quiet wait.
+    await player.until(() => player.received.some((m) => m.type === "achievement"), 10_000, "first-steps");
     await player.poll(0);
     const at = player.cursor;
     // Alone in a world where nothing moves: 20 patches go by, each with a new tick, and none is news.
