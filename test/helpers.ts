@@ -26,6 +26,7 @@ import type {
   WorldWelcome,
 } from "../client/index.js";
 import { freePort, ServerProcess } from "../bench/server-process.js";
+import { SqliteStore } from "../src/persistence/sqlite.js";
 export { freePort, ServerProcess } from "../bench/server-process.js";
 
 // @colyseus/testing loads @colyseus/tools, which on import reads /etc/environment and .env files and
@@ -406,6 +407,16 @@ export interface Cluster {
   dataDir: string;
   /** SIGTERMs both processes, kills Redis and removes the data directory. */
   stop(): Promise<void>;
+}
+
+/** Runs `use` on the SQLite file that processes sharing `dataDir` write, opened for this call only. */
+export async function withSharedStore<T>(dataDir: string, use: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const store = new SqliteStore(join(dataDir, "realmgate.db"));
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

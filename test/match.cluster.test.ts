@@ -13,7 +13,6 @@ import type { JsonWebKey } from "node:crypto";
 import type { MatchRecord, StoredMatch, Tx } from "../src/domain/match.js";
 import type { MatchState } from "../src/schema/MatchState.js";
 import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
-import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Profile } from "../src/domain/profile.js";
 import type { RatingChange } from "../src/rules/match.js";
 import {
@@ -25,6 +24,7 @@ import {
   RedisServer,
   ServerProcess,
   describeCluster,
+  withSharedStore,
   until,
   type TestApp,
 } from "./helpers.js";
@@ -131,14 +131,8 @@ else
     }
 
     /** The stored profile, read from the one SQLite file both processes write. */
-    async function stored(userId: string): Promise<Profile | null> {
-      const store = new SqliteStore(join(dataDir, "realmgate.db"));
-      try {
-        return await store.loadProfile(userId);
-      } finally {
-        await store.close();
-      }
-    }
+    const stored = (userId: string): Promise<Profile | null> =>
+      withSharedStore(dataDir, (store) => store.loadProfile(userId));
 
     /** The process that holds a room, by its listing. */
     async function processOf(server: ServerProcess, room: string, roomId: string, token: string) {

@@ -4,12 +4,10 @@
  * session whose room closed after it travelled away is still read through either process.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { Client } from "@colyseus/sdk";
 import type { WorldState } from "../client/index.js";
 import { newProfile } from "../src/domain/profile.js";
-import { SqliteStore } from "../src/persistence/sqlite.js";
-import { describeCluster, eventually, until, type ServerProcess } from "./helpers.js";
+import { describeCluster, eventually, until, withSharedStore, type ServerProcess } from "./helpers.js";
 import { call, HttpError, HttpPlayer } from "./http-player.js";
 
 interface WorldJson {
@@ -109,15 +107,12 @@ describeCluster("sessions over HTTP, two processes and one Redis", { RECONNECT_S
   it("reads a travelled session through either process after its room has closed", async () => {
     const { a, b } = cluster;
     const user = await guestAt(a);
-    const store = new SqliteStore(join(cluster.dataDir, "realmgate.db"));
-    try {
-      await store.saveProfile(
+    await withSharedStore(cluster.dataDir, (store) =>
+      store.saveProfile(
         { ...newProfile(user, 100), location: { world: "meadow", x: 1870, y: 1000 } },
         "test-placement",
-      );
-    } finally {
-      await store.close();
-    }
+      ),
+    );
     const player = await HttpPlayer.open<WorldJson>(a.url, user.token, "world", { world: "meadow" });
     await player.until(() => player.state?.players[player.sessionId] !== undefined, 10_000, "own body");
     await player.send({ type: "travel", payload: { portal: "meadow-east-gate" } });

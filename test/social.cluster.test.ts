@@ -5,12 +5,10 @@
  * `first-steps` once; a friend's `where` follows a travel from meadow to dunes.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { Client, type Room, type SeatReservation } from "@colyseus/sdk";
 import { newProfile } from "../src/domain/profile.js";
-import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Reject, ServerMessages, WorldState } from "../client/index.js";
-import { describeCluster, eventually, nextMessage, until, type ServerProcess } from "./helpers.js";
+import { describeCluster, eventually, nextMessage, until, withSharedStore, type ServerProcess } from "./helpers.js";
 
 type Whispered = ServerMessages["world"]["whisper"];
 interface Friends {
@@ -185,15 +183,9 @@ describeCluster("social across processes: two processes, one Redis, one SQLite",
     const dan = await register(b, `dan_${suffix}`);
     await call(a, "POST", "/api/friends", cat.token, { userId: dan.userId });
     assert.equal((await call(b, "POST", `/api/friends/${cat.userId}/accept`, dan.token)).status, 200);
-    const store = new SqliteStore(join(cluster.dataDir, "realmgate.db"));
-    try {
-      await store.saveProfile(
-        { ...newProfile(cat, 100), location: { world: "meadow", x: 1870, y: 1000 } },
-        "test-placement",
-      );
-    } finally {
-      await store.close();
-    }
+    await withSharedStore(cluster.dataDir, (store) =>
+      store.saveProfile({ ...newProfile(cat, 100), location: { world: "meadow", x: 1870, y: 1000 } }, "test-placement"),
+    );
     const whereIsCat = async () =>
       (await call<Friends>(b, "GET", "/api/friends", dan.token)).body.friends.find((f) => f.userId === cat.userId)
         ?.where;
