@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { RejectCode } from "../src/protocol/codes.js";
 import { checkChat } from "../src/rules/chat.js";
 import { checkGather } from "../src/rules/gather.js";
-import { diffVisible, SpatialGrid, updateEvery } from "../src/rules/interest.js";
+import { diffVisible, selectFirst, SpatialGrid, updateEvery } from "../src/rules/interest.js";
 import { checkMove, type Mover } from "../src/rules/movement.js";
 import { addItem } from "../src/domain/profile.js";
 import { createRng } from "../src/domain/rng.js";
@@ -98,6 +98,55 @@ describe("rules: interest", () => {
     grid.delete("a");
     assert.deepEqual(grid.nearest({ x: 500, y: 500 }, 100, 10, "self"), ["b", "c", "far"]);
     assert.equal(grid.size, 4);
+  });
+
+  it("in a crowd, picks the same nearest as ranking every candidate", () => {
+    const rng = createRng(7);
+    const grid = new SpatialGrid<string>(50);
+    const at = new Map<string, { x: number; y: number }>();
+    for (let i = 0; i < 600; i++) {
+      const p = { x: Math.floor(400 + rng.next() * 200), y: Math.floor(400 + rng.next() * 200) }; // whole units: ties
+      at.set(`p${i}`, p);
+      grid.set(`p${i}`, p.x, p.y);
+    }
+    const center = { x: 500, y: 500 };
+    const keep = new Set([...at.keys()].filter((_, i) => i % 3 === 0));
+    for (const [limit, hysteresis] of [
+      [49, 0],
+      [49, 10],
+      [9, 10],
+      [1, 0],
+    ]) {
+      const expected = [...at]
+        .map(([id, p]) => ({ id, d2: (p.x - center.x) ** 2 + (p.y - center.y) ** 2 }))
+        .filter(({ id, d2 }) => d2 <= 100 ** 2 && (d2 <= (100 - hysteresis) ** 2 || keep.has(id)))
+        .map(({ id, d2 }) => ({ id, rank: Math.sqrt(d2) - (keep.has(id) ? hysteresis : 0) }))
+        .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+        .map(({ id }) => id);
+      assert.deepEqual(grid.nearest(center, 100, limit, undefined, keep, hysteresis), expected, `limit ${limit}`);
+    }
+  });
+
+  it("selects the k first of a list without sorting it all", () => {
+    const rng = createRng(11);
+    for (let round = 0; round < 200; round++) {
+      const items = Array.from({ length: 1 + Math.floor(rng.next() * 80) }, () => Math.floor(rng.next() * 30));
+      const k = 1 + Math.floor(rng.next() * items.length);
+      const copy = [...items];
+      selectFirst(copy, k, (a, b) => a - b);
+      const sorted = [...items].sort((a, b) => a - b);
+      assert.deepEqual(
+        copy.slice(0, k).sort((a, b) => a - b),
+        sorted.slice(0, k),
+        `${items.join(",")} k=${k}`,
+      );
+      assert.deepEqual(
+        [...copy].sort((a, b) => a - b),
+        sorted,
+        "a permutation",
+      );
+    }
   });
 
   it("ranks shown ids with some slack, so a capped set does not churn", () => {

@@ -6,8 +6,9 @@ interface Placed<Id> {
   x: number;
   y: number;
   cell: number;
-  /** Scratch for one query: the distance it ranks by. */
+  /** Scratch for one query: the distance it ranks by, and whether it is kept. */
   rank: number;
+  kept: boolean;
 }
 
 /**
@@ -47,7 +48,7 @@ export class SpatialGrid<Id> {
       this.unbucket(placed);
       placed.cell = cell;
     } else {
-      this.where.set(id, (placed = { id, x, y, cell, rank: 0 }));
+      this.where.set(id, (placed = { id, x, y, cell, rank: 0, kept: false }));
     }
     let bucket = this.cells.get(cell);
     if (!bucket) this.cells.set(cell, (bucket = new Set()));
@@ -81,10 +82,15 @@ export class SpatialGrid<Id> {
     radius: number,
     limit: number,
     self?: Id,
-    keep?: { has(id: Id): boolean },
+    keep?: { keys(): Iterable<Id> },
     hysteresis = 0,
   ): Id[] {
     if (limit <= 0) return [];
+    // Marked once here rather than looked up per candidate: a crowd has many times more candidates.
+    for (const id of keep?.keys() ?? []) {
+      const placed = this.where.get(id);
+      if (placed) placed.kept = true;
+    }
     const r2 = radius * radius;
     const enter2 = Math.max(0, radius - hysteresis) ** 2;
     const found = this.found;
@@ -100,7 +106,7 @@ export class SpatialGrid<Id> {
           const d2 = (p.x - center.x) ** 2 + (p.y - center.y) ** 2;
           if (d2 > r2 || p.id === self) continue;
           // Whether it is kept matters at the edge, and for the ranking once there are too many.
-          if (d2 > enter2 && !keep?.has(p.id)) continue;
+          if (d2 > enter2 && !p.kept) continue;
           p.rank = d2;
           found.push(p);
         }
@@ -108,13 +114,54 @@ export class SpatialGrid<Id> {
     }
     if (found.length > limit) {
       // Squares and Math.sqrt: Math.hypot is several times slower, and this runs for every client.
-      for (const p of found) p.rank = Math.sqrt(p.rank) - (keep?.has(p.id) ? hysteresis : 0);
+      for (const p of found) p.rank = Math.sqrt(p.rank) - (p.kept ? hysteresis : 0);
+      // In a crowd the candidates are many times the cap: only the nearest `limit` are ordered.
+      selectFirst(found, limit, byRank);
+      found.length = limit;
     }
-    found.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const ids = found.slice(0, limit).map((p) => p.id);
+    found.sort(byRank);
+    const ids = new Array<Id>(found.length);
+    for (let i = 0; i < found.length; i++) ids[i] = found[i].id;
     found.length = 0;
+    for (const id of keep?.keys() ?? []) {
+      const placed = this.where.get(id);
+      if (placed) placed.kept = false;
+    }
     return ids;
   }
+}
+
+/** Nearest first; ties in distance by id, so the order is total and stable between ticks. */
+function byRank<Id>(a: Placed<Id>, b: Placed<Id>): number {
+  return a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Moves the `k` first of `items` by `order` to the front, in no particular order (Wirth's
+ * selection): linear on average, where sorting them all is not.
+ */
+export function selectFirst<T>(items: T[], k: number, order: (a: T, b: T) => number): void {
+  const target = k - 1;
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo < hi) {
+    const pivot = items[target];
+    let i = lo;
+    let j = hi;
+    do {
+      while (order(items[i], pivot) < 0) i++;
+      while (order(pivot, items[j]) < 0) j--;
+      if (i <= j) swap(items, i++, j--);
+    } while (i <= j);
+    if (j < target) lo = i;
+    if (target < i) hi = j;
+  }
+}
+
+function swap<T>(items: T[], i: number, j: number): void {
+  const t = items[i];
+  items[i] = items[j];
+  items[j] = t;
 }
 
 /** What to add to and remove from a view to turn `current` (a set, or a map by id) into `next`. */
