@@ -328,11 +328,18 @@ async function runScenario(s: Scenario) {
   }
 }
 
-/** Servers' figures over one window, summed (CPU, bytes) or worst (tick p99) across processes. */
+/**
+ * Servers' figures over one window, summed (CPU, bytes) or worst (tick p99) across processes, and
+ * each process's CPU and clients (how evenly the rooms spread).
+ */
 function clusterFigures(before: Samples[], after: Samples[], seconds: number, clients: number) {
   const each = before.map((b, i) => serverFigures(b, after[i], seconds, clients));
   return {
     serverCpuPercent: each.reduce((a, f) => a + f.serverCpuPercent, 0),
+    processes: each.map((f, i) => ({
+      cpuPercent: f.serverCpuPercent,
+      clients: sum(after[i], "realmgate_clients"),
+    })),
     // A process with no room yet has no tick samples (NaN): the worst of those that ran.
     tickP99Ms: Math.max(0, ...each.map((f) => f.tickP99Ms).filter(Number.isFinite)),
     bytesPerSecPerClient: each.reduce((a, f) => a + f.bytesPerSecPerClient, 0),
@@ -396,6 +403,7 @@ async function runRamp(cluster = false) {
     rttP99Ms: number;
     serverCpuPercent: number;
     generatorCpuPercent: number;
+    processes?: Array<{ cpuPercent: number; clients: number }>;
     within: boolean;
   }> = [];
   let held = 0;
@@ -424,6 +432,7 @@ async function runRamp(cluster = false) {
         rttP99Ms,
         serverCpuPercent: f.serverCpuPercent,
         generatorCpuPercent: ((cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000)) * 100,
+        ...(cluster ? { processes: f.processes } : {}),
         within,
       });
       progress(
@@ -494,6 +503,7 @@ interface Step {
   rttP99Ms: number;
   serverCpuPercent: number;
   generatorCpuPercent?: number;
+  processes?: Array<{ cpuPercent: number; clients: number }>;
 }
 interface Row {
   scenario: string;
@@ -567,7 +577,7 @@ function markdown(results: Row[]): string {
   if (cluster)
     lines.push(
       "",
-      `Cluster: two processes behind one Redis held ${cluster.clientsHeld} clients within the same limits, ${fmt(cluster.ratioToOneProcess, 2)}× one process (${cluster.oneProcessHeld}); steps: ${cluster.steps.map((s) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
+      `Cluster: two processes behind one Redis held ${cluster.clientsHeld} clients within the same limits, ${fmt(cluster.ratioToOneProcess, 2)}× one process (${cluster.oneProcessHeld}); steps: ${cluster.steps.map((s) => `${s.clients} → tick ${fmt(s.tickP99Ms)} ms, rtt ${fmt(s.rttP99Ms)} ms, cpu ${fmt(s.serverCpuPercent, 0)} %${s.processes ? ` (${s.processes.map((p) => `${fmt(p.cpuPercent, 0)} % for ${p.clients}`).join(" + ")})` : ""}, generator ${fmt(s.generatorCpuPercent, 0)} %`).join("; ")}.`,
     );
   return lines.join("\n") + "\n";
 }
