@@ -24,6 +24,31 @@ describe("sqlite store", () => {
     raw.close();
   });
 
+  it("lets several processes open one new file at once: each migrates it or finds it migrated", async () => {
+    const file = freshFile();
+    // Four workers open the same new file together, as processes of a cluster starting at once.
+    for (let round = 0; round < 5; round++) {
+      const each = `${file}-${round}`;
+      const stores = Array.from({ length: 4 }, () => new SqliteStore(each));
+      const created = await Promise.allSettled(
+        stores.map((store, i) =>
+          store.createAccount({ userId: `u${i}`, username: `user${i}`, name: `user${i}`, passwordHash: null }),
+        ),
+      );
+      await Promise.all(stores.map((store) => store.close()));
+      assert.deepEqual(
+        created.filter((r) => r.status === "rejected").map((r) => String(r.reason)),
+        [],
+      );
+      const raw = new DatabaseSync(each);
+      const { user_version: version } = raw.prepare("PRAGMA user_version").get() as { user_version: number };
+      const { n } = raw.prepare("SELECT count(*) AS n FROM accounts").get() as { n: number };
+      raw.close();
+      assert.equal(n, 4);
+      assert.ok(version > 0);
+    }
+  });
+
   it("ping fails once closed", async () => {
     const store = new SqliteStore(freshFile());
     await store.close();

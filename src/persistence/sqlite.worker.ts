@@ -229,14 +229,20 @@ class Connection {
     return db;
   }
 
+  /**
+   * Brings the file to the latest schema. Processes opening a new file together (a cluster
+   * starting) take turns: the version is read again under the write lock, so the second finds
+   * the work done rather than running a migration twice.
+   */
   private migrate(db: DatabaseSync): void {
-    const { user_version: done } = db.prepare("PRAGMA user_version").get() as { user_version: number };
-    for (let i = done; i < MIGRATIONS.length; i++) {
-      transaction(db, () => {
-        db.exec(MIGRATIONS[i]);
-        db.exec(`PRAGMA user_version = ${i + 1}`);
-      });
-    }
+    const version = () => (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    if (version() >= MIGRATIONS.length) return;
+    transaction(db, () => {
+      const done = version();
+      if (done >= MIGRATIONS.length) return;
+      for (let i = done; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]);
+      db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+    });
   }
 
   createAccount(account: NewAccount): Account {
