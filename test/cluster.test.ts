@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client, type Room, type SeatReservation } from "@colyseus/sdk";
 import type { ServerMessages, WorldState } from "../client/index.js";
+import { pino } from "pino";
+import { RedisCluster } from "../src/cluster/redis.js";
 import { PostgresStore } from "../src/persistence/postgres.js";
 import { SqliteStore } from "../src/persistence/sqlite.js";
 import type { Store } from "../src/persistence/store.js";
 import { newProfile } from "../src/domain/profile.js";
-import { describeCluster, eventually, isAt, nextMessage, until, type ServerProcess } from "./helpers.js";
+import { describeCluster, eventually, freePort, isAt, nextMessage, until, type ServerProcess } from "./helpers.js";
 import { freshSchema, postgresUnreachable } from "./pg.js";
 
 /** A store the two processes share: the environment that selects it, and a way in for the test. */
@@ -78,8 +80,12 @@ async function instances(server: ServerProcess) {
   }>;
 }
 
+/** Readiness answers within its probes' timeout (1.5 s) whatever is down: an orchestrator's probe would time out. */
 const health = async (server: ServerProcess) =>
-  (await fetch(`${server.url}/health`)).json() as Promise<{ status: string; down?: string[] }>;
+  (await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(3000) })).json() as Promise<{
+    status: string;
+    down?: string[];
+  }>;
 
 for (const shared of STORES) {
   describeCluster(
@@ -194,3 +200,25 @@ for (const shared of STORES) {
     },
   );
 }
+
+describe("Redis readiness", () => {
+  it("says Redis is down before the next reconnection attempt, however far the backoff has grown", async () => {
+    // Nothing listens on this port: the client backs off 100, 200, 400, 800 ms... up to 5 s.
+    const redis = new RedisCluster(`redis://127.0.0.1:${await freePort()}`, pino({ level: "silent" }), 5000);
+    try {
+      // (events.once would reject on the connection errors that come with each attempt.)
+      const nextAttempt = () => new Promise<number>((resolve) => redis.client.once("reconnecting", resolve));
+      while ((await nextAttempt()) < 1600);
+      // A ping now would wait out three more attempts (1.6 + 3.2 + 5 s); readiness must not.
+      const verdict = await Promise.race([
+        redis.check(),
+        nextAttempt().then(() => "a reconnection attempt came first"),
+      ]);
+      assert.equal(verdict, false);
+    } finally {
+      await redis.close();
+      redis.presence.shutdown();
+      await redis.driver.shutdown();
+    }
+  });
+});

@@ -30,7 +30,10 @@ export class RedisCluster {
   constructor(url: string, log: Logger, reconnectMaxMs = 5000) {
     this.client = new Redis(url, options(reconnectMaxMs));
     this.presence = new RedisPresence(new Redis(url, options(reconnectMaxMs)));
-    this.driver = new RedisDriver(new Redis(url, options(reconnectMaxMs)));
+    const driverConnection = new Redis(url, options(reconnectMaxMs));
+    // Its failures are ours (logged below, once per ten attempts), not ioredis's "unhandled error" on stderr.
+    driverConnection.on("error", () => undefined);
+    this.driver = new RedisDriver(driverConnection);
     let errors = 0;
     this.client.on("ready", () => {
       if (this.downSince !== null) log.info({ downForMs: Date.now() - this.downSince }, "Redis is back");
@@ -52,6 +55,26 @@ export class RedisCluster {
 
   async ping(): Promise<void> {
     await this.client.ping();
+  }
+
+  /**
+   * For readiness: false at once while the connection is down (a ping would wait out the
+   * reconnection attempts, 10-20 s once the backoff is at its cap), else whether a ping answers
+   * within `timeoutMs`.
+   */
+  async check(timeoutMs = 1500): Promise<boolean> {
+    if (!this.up) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const answered = this.client.ping().then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The next number of a cluster-wide sequence. */

@@ -252,14 +252,7 @@ export function gameRoutes(services: Services): Router {
       const { storeHealth } = services;
       const storeUp = await storeHealth.check();
       if (!storeUp) down.push(`store (${store.kind})`);
-      if (
-        services.redis &&
-        !(await services.redis.ping().then(
-          () => true,
-          () => false,
-        ))
-      )
-        down.push("redis");
+      if (services.redis && !(await services.redis.check())) down.push("redis");
       if (down.length)
         res.status(503).json({
           status: "unavailable",
