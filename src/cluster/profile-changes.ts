@@ -7,8 +7,9 @@
  *
  * A change is data (it travels in a room call) applied by a pure rule keyed by an id, so delivering
  * it again, or to a second copy, changes the profile once. A copy that is outdated cannot overwrite
- * it: saves are versioned (src/persistence/store.ts), and a change that went into an outdated copy
- * fails with that copy and is delivered again to the newer one.
+ * it: saves are versioned (src/persistence/store.ts). An outdated copy is rebased onto the newer
+ * one where they changed different fields (src/persistence/profiles.ts), else dropped, and a change
+ * that went into a dropped copy fails with it and is delivered again to the newer one.
  */
 import { matchMaker } from "@colyseus/core";
 import { policy } from "../content/policy.js";

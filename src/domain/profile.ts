@@ -2,6 +2,7 @@
  * The player as the game knows it: account, profile and inventory. Rules and persistence both
  * import these; neither owns them.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { Escrow } from "./trade.js";
 
 import type { Stats, Unlocked } from "./social.js";
@@ -98,4 +99,41 @@ export function addItem(inventory: readonly InventoryEntry[], item: string, qty:
   if (slot) slot.qty += qty;
   else next.push({ item, qty });
   return next;
+}
+
+/**
+ * Fields that change together. A rebase takes each group whole from one side: goods and gold
+ * move between inventory and escrow in one step of a trade, a rating goes with the match that
+ * gave it, progress with the stats that unlocked it. A field in no group is a group of its own.
+ */
+const FIELD_GROUPS: readonly (readonly (keyof Profile)[])[] = [
+  ["location", "hp", "arrivedAt"],
+  ["inventory", "escrow", "gold"],
+  ["rating", "ratedMatches"],
+  ["level", "xp", "stats", "achievements", "bests"],
+];
+
+/**
+ * Replays what one copy changed (`mine`, against the stored `base` it was read from) onto the
+ * stored profile written since by another copy (`theirs`): every group only `mine` changed is
+ * taken from it, every other group from `theirs`. Null when both changed a group: neither side's
+ * change can be kept without losing or repeating the other's, so `mine` must not be written.
+ */
+export function rebaseProfile(base: Profile, mine: Profile, theirs: Profile): Profile | null {
+  const grouped = new Set<string>(FIELD_GROUPS.flat());
+  const loose = [...new Set([...Object.keys(base), ...Object.keys(mine), ...Object.keys(theirs)])].filter(
+    (key) => !grouped.has(key) && key !== "version" && key !== "userId",
+  ) as (keyof Profile)[];
+  const changed = (side: Profile, group: readonly (keyof Profile)[]) =>
+    group.some((key) => !isDeepStrictEqual(side[key], base[key]));
+  const rebased = structuredClone(theirs) as unknown as Record<string, unknown>;
+  for (const group of [...FIELD_GROUPS, ...loose.map((key) => [key])]) {
+    if (!changed(mine, group)) continue;
+    if (changed(theirs, group)) return null;
+    for (const key of group) {
+      if (key in mine) rebased[key] = structuredClone(mine[key]);
+      else delete rebased[key];
+    }
+  }
+  return { ...(rebased as unknown as Profile), version: theirs.version };
 }

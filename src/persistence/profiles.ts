@@ -6,6 +6,13 @@
  * in a world and a match here plays with the same object in both, and the copy is let go when
  * the last of them releases it.
  *
+ * Two processes can each hold a copy (a world here, a match there). Saves are versioned, so the
+ * copy written second is refused; it is then rebased (`rebaseProfile`): what it changed since it
+ * was read is replayed onto the stored profile, group of fields by group, and written at once.
+ * Only when both copies changed the same group is the refused one dropped, as it must not
+ * overwrite the other's change; the rooms' later changes to it are then lost until the player
+ * joins again (logged as an error).
+ *
  * When the store fails, nothing is dropped: the profile stays dirty and in memory, and writes are
  * retried with exponential backoff. The backoff belongs to the store, not to each profile: a round
  * of writes that fails together counts as one failure, and the store's health probe (`StoreHealth`)
@@ -19,12 +26,14 @@ import { policy } from "../content/policy.js";
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { newProfile } from "../domain/profile.js";
+import { newProfile, rebaseProfile } from "../domain/profile.js";
 import type { StoreHealth } from "./health.js";
 import { StaleProfileError, type Profile, type Store } from "./store.js";
 
 interface Entry {
   profile: Profile;
+  /** The stored profile this copy was read from or last wrote: what `rebaseProfile` diffs against. */
+  base: Profile | null;
   dirty: boolean;
   /** The write in progress, so that writes of one profile never overlap. */
   writing: Promise<void> | null;
@@ -124,7 +133,14 @@ export class ProfileCache extends EventEmitter {
       raced.holders++;
       return raced.profile;
     }
-    this.entries.set(account.userId, { profile, dirty: false, writing: null, opId: null, holders: 1 });
+    this.entries.set(account.userId, {
+      profile,
+      base: structuredClone(profile),
+      dirty: false,
+      writing: null,
+      opId: null,
+      holders: 1,
+    });
     return profile;
   }
 
@@ -188,7 +204,7 @@ export class ProfileCache extends EventEmitter {
    * the write-behind, and handed to its owner by `checkout` if they join before it lands.
    */
   adopt(profile: Profile, opId: string): void {
-    this.entries.set(profile.userId, { profile, dirty: true, writing: null, opId, holders: 0 });
+    this.entries.set(profile.userId, { profile, base: null, dirty: true, writing: null, opId, holders: 0 });
   }
 
   /** Writes every pending profile once; resolves when all attempts are done. */
@@ -212,15 +228,17 @@ export class ProfileCache extends EventEmitter {
   /**
    * Writes one profile if dirty, after any write already in progress. Resolves true when what the
    * profile held at the call is in the store (written now, or already), false when the write
-   * failed or the copy was outdated and dropped.
+   * failed or the copy was outdated and dropped. A copy refused as outdated and rebased is written
+   * again at once (`rebases` left).
    */
-  async flush(userId: string): Promise<boolean> {
+  async flush(userId: string, rebases = 3): Promise<boolean> {
     const entry = this.entries.get(userId);
     if (!entry) return false;
     while (entry.writing) await entry.writing;
     if (this.entries.get(userId) !== entry) return false;
     if (!entry.dirty && !entry.opId) return true;
     let written = false;
+    let rebased = false;
     entry.dirty = false;
     entry.opId ??= randomUUID();
     const opId = entry.opId;
@@ -231,6 +249,7 @@ export class ProfileCache extends EventEmitter {
       .then((saved) => {
         written = true;
         entry.profile.version = saved.version;
+        entry.base = { ...snapshot, version: saved.version };
         if (entry.opId === opId) entry.opId = null;
         this.stats.saves++;
         this.stats.consecutiveFailures = 0;
@@ -238,11 +257,14 @@ export class ProfileCache extends EventEmitter {
         this.retryAt = 0;
         this.emit("saved", userId, this.stats.lastLatencyMs);
       })
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
+        // Someone else wrote a newer version: ours must not overwrite it, but what it changed may
+        // go on top of it (then this is not a failure: the write is made again at once).
+        rebased = err instanceof StaleProfileError && rebases > 0 && (await this.rebase(userId, entry));
+        if (rebased) return;
         this.stats.failures++;
         this.stats.lastError = String((err as Error)?.message ?? err);
         if (err instanceof StaleProfileError) {
-          // Someone else wrote a newer version: ours is outdated and must not overwrite it.
           this.log.error({ userId, err }, "profile changed elsewhere; dropping the outdated in-memory copy");
           this.entries.delete(userId);
         } else {
@@ -274,6 +296,26 @@ export class ProfileCache extends EventEmitter {
         entry.writing = null;
       });
     await entry.writing;
-    return written;
+    return rebased ? this.flush(userId, rebases - 1) : written;
+  }
+
+  /**
+   * Replays this copy's changes onto the stored profile, in place (rooms hold the object), and
+   * marks it for writing; false when it cannot (both changed one group, or the store did not answer).
+   */
+  private async rebase(userId: string, entry: Entry): Promise<boolean> {
+    const theirs = await this.store.loadProfile(userId).catch(() => null);
+    const rebased = entry.base && theirs && rebaseProfile(entry.base, entry.profile, theirs);
+    if (!rebased || !theirs) return false;
+    for (const key of Object.keys(entry.profile)) if (!(key in rebased)) delete entry.profile[key as keyof Profile];
+    Object.assign(entry.profile, rebased);
+    entry.base = theirs;
+    entry.dirty = true;
+    entry.opId = null;
+    this.log.info(
+      { userId, version: theirs.version },
+      "profile changed elsewhere; this copy's changes rebased onto it",
+    );
+    return true;
   }
 }
