@@ -108,7 +108,12 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
     sequences: new Sequences(redis),
     users,
     trades,
-    profileChanges: new ProfileChanges({ profiles, users, log: log.child({ component: "profile-changes" }) }),
+    profileChanges: new ProfileChanges({
+      profiles,
+      users,
+      log: log.child({ component: "profile-changes" }),
+      achievements: [...content.achievements.values()],
+    }),
     limits: new UserLimits(policy.userLimits, redis),
     sessions: new HttpSessions(cfg, presence, log.child({ component: "sessions" })),
     tokens: new Tokens(cfg.jwtSecret, cfg.tokenTtlSec),

@@ -191,6 +191,8 @@ else
         "the leaver's rating stored",
       );
       assert.equal((await stored(p2.user.userId))?.rating, rating(p2.user.userId));
+      // The forfeit counts as played, in the copy the world on the other process holds.
+      assert.equal((await stored(p1.user.userId))?.stats?.matchesPlayed, 1);
 
       // The world goes on writing the leaver's body: the rating stays.
       const start0 = { x: walker.me.x, y: walker.me.y };

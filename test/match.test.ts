@@ -18,7 +18,7 @@ import type { RatingChange } from "../src/rules/match.js";
 import type { MatchState } from "../src/schema/MatchState.js";
 import type { JsonWebKey } from "node:crypto";
 import type { Reject } from "../client/index.js";
-import { Bot, guest, http, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
+import { Bot, eventually, guest, http, isAt, nextMessage, sdk, startApp, until, type TestApp } from "./helpers.js";
 import type { Profile } from "../src/domain/profile.js";
 
 /** Test modes: a short match with a long timer, and one whose turns time out at once. */
@@ -531,6 +531,18 @@ describe("ratings of players who left", function () {
     );
     const leaver = await app.services.store.loadProfile(a.user.userId);
     assert.deepEqual(leaver?.ratedMatches, [a.welcome.matchId]);
+    // A forfeit counts as a match played (PROTOCOL §7), for the one who left as for the one seated.
+    assert.deepEqual([leaver?.stats?.matchesPlayed, leaver?.stats?.matchesWon], [1, 0]);
+    assert.ok(
+      leaver?.achievements?.some((u) => u.id === "builder"),
+      "builder unlocks for the leaver too",
+    );
+    await eventually(
+      async () => (await app.services.store.loadProfile(b.user.userId))?.stats?.matchesWon === 1,
+      5000,
+      "the winner's stats",
+    );
+    assert.equal((await app.services.store.loadProfile(b.user.userId))?.stats?.matchesPlayed, 1);
     await b.room.leave();
   });
 

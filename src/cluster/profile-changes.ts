@@ -16,17 +16,40 @@ import { policy } from "../content/policy.js";
 import type { Profile } from "../domain/profile.js";
 import type { Logger } from "../log.js";
 import type { ProfileCache } from "../persistence/profiles.js";
+import { progressOf } from "../domain/social.js";
+import type { Achievement } from "../content/achievements.js";
+import { advance, type PlayEvent } from "../rules/achievements.js";
 import { takeRating } from "../rules/match.js";
 import type { Users } from "./users.js";
 
-/** A finished match's rating for one of its players (`after` of `finished`), keyed by the match. */
-export type ProfileChange = { type: "rating"; matchId: string; rating: number };
+/**
+ * A finished match's rating for one of its players (`after` of `finished`), keyed by the match.
+ * `played` is the match's `finished` record for a player no longer seated there (one that forfeited
+ * by leaving): its stats and achievements come with the rating, as a seated player's come from
+ * the record itself (src/rooms/progress.ts).
+ */
+export type ProfileChange = { type: "rating"; matchId: string; rating: number; played?: PlayEvent };
 
-/** Applies a change to a profile in place; false when the profile has already taken it. */
-export function applyChange(profile: Profile, change: ProfileChange): boolean {
+/**
+ * Applies a change to a profile in place: null when the profile has already taken it, else the
+ * achievements it unlocked.
+ */
+export function applyChange(
+  profile: Profile,
+  change: ProfileChange,
+  catalogue: Iterable<Achievement>,
+  now: number,
+): { unlocked: Achievement[] } | null {
   switch (change.type) {
-    case "rating":
-      return takeRating(profile, change.matchId, change.rating);
+    case "rating": {
+      if (!takeRating(profile, change.matchId, change.rating)) return null;
+      const played =
+        change.played &&
+        advance(progressOf(profile), change.played, { userId: profile.userId, sessionId: "" }, now, catalogue);
+      if (!played) return { unlocked: [] };
+      Object.assign(profile, played.progress);
+      return { unlocked: played.unlocked };
+    }
   }
 }
 
@@ -43,6 +66,7 @@ export interface ProfileChangeDeps {
   profiles: ProfileCache;
   users: Users;
   log: Logger;
+  achievements: Iterable<Achievement>;
 }
 
 export class ProfileChanges {
@@ -55,8 +79,20 @@ export class ProfileChanges {
   applyHeld(userId: string, change: ProfileChange): boolean {
     const profile = this.deps.profiles.get(userId);
     if (!profile) return false;
-    if (applyChange(profile, change)) this.deps.profiles.touch(userId);
+    const applied = applyChange(profile, change, this.deps.achievements, Date.now());
+    if (!applied) return true;
+    this.deps.profiles.touch(userId);
+    if (applied.unlocked.length > 0) void this.announce(userId, applied.unlocked);
     return true;
+  }
+
+  /** Tells the player of its unlocks once they are written, wherever its session is. */
+  private async announce(userId: string, unlocked: Achievement[]): Promise<void> {
+    if (!(await this.deps.profiles.flush(userId))) return; // the next holder's write carries them
+    for (const { id, name } of unlocked)
+      await this.deps.users.deliver(userId, "achievement", { id, name }).catch((err: unknown) => {
+        this.deps.log.warn({ err, userId, achievement: id }, "an unlock could not be announced");
+      });
   }
 
   /** Makes the change in this process's copy and writes it; see `ChangeResult`. */

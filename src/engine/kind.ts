@@ -73,8 +73,15 @@ export interface Outbox {
   /**
    * Gives a player of this room's match its rating from `matchId`, seated here or not: it reaches
    * the profile wherever that is held (a room it left for, on any process, or the store), once.
+   * `finished` is the data of the `finished` record: a player no longer seated here is credited
+   * with it (stats, achievements) along with the rating, as seated ones are by the record.
    */
-  rate(player: { userId: string; name: string }, matchId: string, rating: number): void;
+  rate(
+    player: { userId: string; name: string },
+    matchId: string,
+    rating: number,
+    finished: Record<string, unknown>,
+  ): void;
   /** The body moved: interest management re-checks who sees it. */
   moved(sessionId: string, x: number, y: number): void;
   /** Sends the player to another instance of this kind (portals); see `Departure`. */

@@ -187,7 +187,7 @@ export const matchKind: RoomKind<MatchSim, MatchCommand, MatchEvent, MatchState,
         // Every rated player, also one that forfeited by leaving and is seated here no more.
         for (const { userId, after } of ratings) {
           const name = scores.find((s) => s.userId === userId)?.name ?? userId;
-          out.rate({ userId, name }, sim.matchId, after);
+          out.rate({ userId, name }, sim.matchId, after, { winner, scores });
         }
         out.broadcast("finished", { winner, scores, ratings });
         out.record("finished", { winner, scores, ratings });

@@ -816,9 +816,14 @@ export class KindRoom extends Room<{ state: Schema }> {
         services.profiles.touch(seat.userId);
       }
     },
-    rate: (player, matchId, rating) => {
-      const { services } = this.run();
-      const change = { type: "rating", matchId, rating } as const;
+    rate: (player, matchId, rating, finished) => {
+      const { services, seats, kind, label } = this.run();
+      // One seated here is credited with the match by the `finished` record (`progress`); one that
+      // left is credited with the rating, wherever its profile is.
+      const played = seats.byUser(player.userId)
+        ? undefined
+        : { room: kind.name, label, type: "finished", data: finished };
+      const change: ProfileChange = { type: "rating", matchId, rating, ...(played && { played }) };
       // Held on this process (seated here, or still being released): the copy takes it now, so
       // every later write of it carries it; the delivery below confirms it is written, wherever
       // the profile is held by then. The room waits for it before it is disposed.
