@@ -113,6 +113,7 @@ export async function createServices(cfg: Config, log: Logger, content = loadCon
       users,
       log: log.child({ component: "profile-changes" }),
       achievements: [...content.achievements.values()],
+      store,
     }),
     limits: new UserLimits(policy.userLimits, redis),
     sessions: new HttpSessions(cfg, presence, log.child({ component: "sessions" })),
@@ -166,8 +167,10 @@ export function createApp(services: Services): Omit<ConfigOptions, "~rooms" | "~
       storeHealth.start();
       services.trades.start();
       services.sessions.start();
+      services.profileChanges.start();
       server.onShutdown(async () => {
         services.trades.stop();
+        services.profileChanges.stop();
         services.sessions.stop();
         profiles.stop();
         events.stop();

@@ -11,6 +11,7 @@ import { matchMaker } from "@colyseus/core";
 import type { KindRoom } from "../src/rooms/KindRoom.js";
 import type { Room } from "@colyseus/sdk";
 import { matchModes } from "../src/content/matches.js";
+import { policy } from "../src/content/policy.js";
 import type { MatchMode } from "../src/rules/match.js";
 import { matchPublicKey, verifyChain } from "../src/rules/match-chain.js";
 import type { MatchSummary, StoredMatch, MatchRecord, Tx } from "../src/domain/match.js";
@@ -543,7 +544,41 @@ describe("ratings of players who left", function () {
       "the winner's stats",
     );
     assert.equal((await app.services.store.loadProfile(b.user.userId))?.stats?.matchesPlayed, 1);
+    // Each rating was kept in the store until written, and is no more.
+    const kept = await app.services.store.pendingChanges(Date.now() + 1, 100);
+    assert.deepEqual(
+      kept.filter((p) => p.id.startsWith(`${a.welcome.matchId}:`)),
+      [],
+    );
     await b.room.leave();
+  });
+
+  it("a rating kept pending by a process that died before writing it is delivered by a sweep, once", async () => {
+    const user = await guest(app);
+    const matchId = `crashed-${Math.random()}`;
+    const finished = { winner: "someone-else", scores: [{ userId: user.userId, name: user.name, score: 3 }] };
+    // What a match's process stores as it announces `finished`, had it died right after.
+    await app.services.store.savePendingChange({
+      id: `${matchId}:${user.userId}`,
+      userId: user.userId,
+      name: user.name,
+      change: {
+        type: "rating",
+        matchId,
+        rating: 1187,
+        played: { room: "match", label: "duel", type: "finished", data: finished },
+      },
+      at: Date.now(),
+    });
+    const { sweepAfterMs } = policy.profileChanges;
+    assert.equal(await app.services.profileChanges.sweep(Date.now()), 0, "not yet due: its delivery may be under way");
+    assert.equal(await app.services.profileChanges.sweep(Date.now() + sweepAfterMs + 1), 1);
+    const stored = await app.services.store.loadProfile(user.userId);
+    assert.deepEqual([stored?.rating, stored?.ratedMatches, stored?.stats?.matchesPlayed], [1187, [matchId], 1]);
+    assert.ok(stored?.achievements?.some((u) => u.id === "builder"));
+    // Delivered and forgotten: a second sweep finds nothing, and nothing changes twice.
+    assert.equal(await app.services.profileChanges.sweep(Date.now() + sweepAfterMs + 1), 0);
+    assert.equal((await app.services.store.loadProfile(user.userId))?.stats?.matchesPlayed, 1);
   });
 
   it("a player who left long before the end, and is held nowhere, gets its rating in the store", async () => {

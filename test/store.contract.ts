@@ -179,6 +179,28 @@ export function storeContract(name: string, open: () => Promise<Store>) {
       );
     });
 
+    it("keeps pending profile changes until deleted, oldest first, the first save of an id winning", async () => {
+      const pending = (id: string, at: number, rating: number) => ({
+        id,
+        userId: `user-${id}`,
+        name: "Erin",
+        change: { type: "rating", matchId: `m-${id}`, rating, played: { room: "match", data: { winner: null } } },
+        at,
+      });
+      await store.savePendingChange(pending("b", 2000, 1210));
+      await store.savePendingChange(pending("a", 1000, 1190));
+      await store.savePendingChange(pending("c", 3000, 1200));
+      await store.savePendingChange(pending("a", 1500, 1300)); // again: the first stays
+      assert.deepEqual(await store.pendingChanges(2500, 10), [pending("a", 1000, 1190), pending("b", 2000, 1210)]);
+      assert.deepEqual(await store.pendingChanges(5000, 1), [pending("a", 1000, 1190)]);
+      await store.deletePendingChange("a");
+      await store.deletePendingChange("a"); // not stored any more: no error
+      assert.deepEqual(
+        (await store.pendingChanges(5000, 10)).map((p) => p.id),
+        ["b", "c"],
+      );
+    });
+
     describe("matches", () => {
       const record = (matchId: string, startedAt: number, scores: [string, number][]): MatchRecord => ({
         matchId,

@@ -16,6 +16,7 @@ import { policy } from "../content/policy.js";
 import type { Profile } from "../domain/profile.js";
 import type { Logger } from "../log.js";
 import type { ProfileCache } from "../persistence/profiles.js";
+import type { Store } from "../persistence/store.js";
 import { progressOf } from "../domain/social.js";
 import type { Achievement } from "../content/achievements.js";
 import { advance, type PlayEvent } from "../rules/achievements.js";
@@ -67,10 +68,67 @@ export interface ProfileChangeDeps {
   users: Users;
   log: Logger;
   achievements: Iterable<Achievement>;
+  /** Where a change waits until it is written (`deliverKept`, `sweep`). */
+  store: Pick<Store, "savePendingChange" | "pendingChanges" | "deletePendingChange">;
 }
 
 export class ProfileChanges {
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(private readonly deps: ProfileChangeDeps) {}
+
+  /** Sweeps every `policy.profileChanges.sweepEveryMs`, and once as soon as rooms can be reached. */
+  start(): void {
+    if (this.timer) return;
+    const sweep = () =>
+      void this.sweep().catch((err: unknown) =>
+        this.deps.log.warn({ err }, "the sweep of pending profile changes failed"),
+      );
+    this.timer = setInterval(sweep, policy.profileChanges.sweepEveryMs);
+    this.timer.unref();
+    void Promise.resolve(matchMaker.onReady).then(() => this.timer && sweep());
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * `deliver`, with the change kept in the store (under `id`) from now until it is written: if
+   * this process dies meanwhile, a `sweep` on any process delivers it. The change applies once
+   * however often it is delivered, so a sweep that meets a delivery still under way is harmless.
+   */
+  async deliverKept(account: { userId: string; name: string }, change: ProfileChange, id: string): Promise<boolean> {
+    const { store, log } = this.deps;
+    await store
+      .savePendingChange({ id, ...account, change, at: Date.now() })
+      .catch((err: unknown) =>
+        log.warn({ err, id }, "a profile change could not be kept as pending; delivering it anyway"),
+      );
+    const written = await this.deliver(account, change);
+    if (written)
+      await store
+        .deletePendingChange(id)
+        .catch((err: unknown) => log.warn({ err, id }, "a delivered profile change is still pending; a sweep ends it"));
+    return written;
+  }
+
+  /**
+   * Delivers the changes kept longer than `policy.profileChanges.sweepAfterMs` (their process died,
+   * or their delivery gave up) and forgets each once written; answers how many were.
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    const { store } = this.deps;
+    const due = await store.pendingChanges(now - policy.profileChanges.sweepAfterMs, policy.profileChanges.sweepBatch);
+    let written = 0;
+    for (const { id, userId, name, change } of due) {
+      if (!(await this.deliver({ userId, name }, change as ProfileChange))) continue;
+      await store.deletePendingChange(id);
+      written++;
+    }
+    return written;
+  }
 
   /**
    * Makes the change now in this process's copy, if it holds one (every room here shares it), so

@@ -90,6 +90,14 @@ export const policy = {
     /** How long a delivery waits for the room that holds the profile. */
     callTimeoutMs: 5_000,
     retryMs: [250, 500, 1_000, 2_000, 4_000],
+    /**
+     * A change is kept in the store until written; one kept longer than this (its process died,
+     * or its delivery gave up) is delivered again by a sweep on any process, every `sweepEveryMs`,
+     * at most `sweepBatch` at a time. Longer than a delivery's own retries with their call timeouts.
+     */
+    sweepAfterMs: 60_000,
+    sweepEveryMs: 30_000,
+    sweepBatch: 100,
   },
 
   travel: {

@@ -30,6 +30,7 @@ import {
   type MatchRecord,
   type MatchSummary,
   type NewAccount,
+  type PendingChange,
   type Profile,
   type Store,
   type StoredMatch,
@@ -156,6 +157,26 @@ eventSchema.index({ roomId: 1, seq: 1 }, { unique: true });
 eventSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 eventSchema.index({ at: 1 });
 
+interface PendingDoc {
+  _id: string;
+  userId: string;
+  name: string;
+  change: Record<string, unknown>;
+  at: number;
+}
+
+const pendingSchema = new Schema<PendingDoc>(
+  {
+    _id: { type: String, required: true },
+    userId: { type: String, required: true },
+    name: { type: String, required: true },
+    change: { type: Schema.Types.Mixed, required: true },
+    at: { type: Number, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+pendingSchema.index({ at: 1 });
+
 const { mongo } = mongoose;
 
 /**
@@ -221,6 +242,7 @@ export class MongoStore implements Store {
   private readonly accounts: Model<AccountDoc>;
   private readonly profiles: Model<ProfileDoc>;
   private readonly events: Model<EventDoc>;
+  private readonly pending: Model<PendingDoc>;
   private readonly matches: MongoMatches;
   private readonly social: MongoSocial;
 
@@ -231,6 +253,7 @@ export class MongoStore implements Store {
     this.accounts = conn.model<AccountDoc>("Account", accountSchema, "accounts");
     this.profiles = conn.model<ProfileDoc>("Profile", profileSchema, "profiles");
     this.events = conn.model<EventDoc>("Event", eventSchema, "events");
+    this.pending = conn.model<PendingDoc>("PendingChange", pendingSchema, "pending_changes");
     this.matches = new MongoMatches(conn);
     this.trades = new MongoTrades(tradeCollection(conn));
     this.social = new MongoSocial(conn, this.profiles as never, this.accounts as never);
@@ -257,6 +280,7 @@ export class MongoStore implements Store {
       store.accounts.syncIndexes(),
       store.profiles.syncIndexes(),
       store.events.syncIndexes(),
+      store.pending.syncIndexes(),
       store.matches.syncIndexes(),
       ...TRADE_INDEXES.map((index) => conn.collection("trades").createIndex(index)),
       store.social.syncIndexes(),
@@ -333,6 +357,34 @@ export class MongoStore implements Store {
 
   async matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
     return guard(() => this.matches.matchesOf(userId, limit));
+  }
+
+  async savePendingChange(p: PendingChange): Promise<void> {
+    return guard(async () => {
+      // Inserted only where absent: a second save keeps the first.
+      await this.pending.updateOne(
+        { _id: p.id },
+        { $setOnInsert: { userId: p.userId, name: p.name, change: p.change, at: p.at } },
+        { upsert: true },
+      );
+    });
+  }
+
+  async pendingChanges(before: number, limit: number): Promise<PendingChange[]> {
+    return guard(async () => {
+      const docs = await this.pending
+        .find({ at: { $lt: before } })
+        .sort({ at: 1, _id: 1 })
+        .limit(limit)
+        .lean();
+      return docs.map((d) => ({ id: d._id, userId: d.userId, name: d.name, change: d.change, at: d.at }));
+    });
+  }
+
+  async deletePendingChange(id: string): Promise<void> {
+    return guard(async () => {
+      await this.pending.deleteOne({ _id: id });
+    });
   }
 
   async createAccount(account: NewAccount): Promise<Account> {

@@ -30,6 +30,7 @@ import {
   type Account,
   type GameEvent,
   type NewAccount,
+  type PendingChange,
   type Profile,
   type Store,
 } from "./store.js";
@@ -115,6 +116,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
   },
   { version: 7, name: "one account per look-alike skeleton", sql: UNIQUE_SKELETON_SQL },
+  {
+    version: 8,
+    name: "pending profile changes",
+    sql: `
+      CREATE TABLE pending_changes (
+        id      text PRIMARY KEY,
+        user_id text NOT NULL,
+        name    text NOT NULL,
+        change  jsonb NOT NULL,
+        at      bigint NOT NULL
+      );
+      CREATE INDEX pending_changes_at ON pending_changes (at);`,
+  },
 ];
 
 export interface PostgresOptions {
@@ -549,6 +563,28 @@ export class PostgresStore implements Store {
         .filter((t) => t.rolled_back_at !== null)
         .map((t) => ({ ...t.doc, rolledBackAt: Number(t.rolled_back_at) })),
     };
+  }
+
+  async savePendingChange(p: PendingChange): Promise<void> {
+    await this.idempotent(
+      "INSERT INTO pending_changes (id, user_id, name, change, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+      [p.id, p.userId, p.name, JSON.stringify(p.change), p.at],
+    );
+  }
+
+  async pendingChanges(before: number, limit: number): Promise<PendingChange[]> {
+    const { rows } = await this.idempotent<{
+      id: string;
+      user_id: string;
+      name: string;
+      change: Record<string, unknown>;
+      at: string;
+    }>("SELECT * FROM pending_changes WHERE at < $1 ORDER BY at, id LIMIT $2", [before, limit]);
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, name: r.name, change: r.change, at: Number(r.at) }));
+  }
+
+  async deletePendingChange(id: string): Promise<void> {
+    await this.idempotent("DELETE FROM pending_changes WHERE id = $1", [id]);
   }
 
   async matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {

@@ -19,6 +19,7 @@ import {
   type MatchRecord,
   type MatchSummary,
   type NewAccount,
+  type PendingChange,
   type Profile,
   type Store,
   type StoredMatch,
@@ -223,6 +224,18 @@ export class SqliteStore implements Store, TradeStore {
 
   matchesOf(userId: string, limit: number): Promise<MatchSummary[]> {
     return this.ext("match.matchesOf", userId, limit);
+  }
+
+  savePendingChange(pending: PendingChange): Promise<void> {
+    return this.ext("pending.save", pending);
+  }
+
+  pendingChanges(before: number, limit: number): Promise<PendingChange[]> {
+    return this.ext("pending.list", before, limit);
+  }
+
+  deletePendingChange(id: string): Promise<void> {
+    return this.ext("pending.delete", id);
   }
 
   get trades(): TradeStore {

@@ -20,6 +20,7 @@ import { skeletonSql, UNIQUE_SKELETON_SQL } from "../auth/names.js";
 import { MATCH_MIGRATION, MATCH_OPS } from "./sqlite-matches.js";
 import { TRADE_MIGRATION, TRADE_OPS } from "./sqlite-trades.js";
 import { SOCIAL_MIGRATION, SOCIAL_OPS } from "./sqlite-social.js";
+import { PENDING_MIGRATION, PENDING_OPS } from "./sqlite-pending.js";
 import { transaction } from "./sqlite-transaction.js";
 
 export interface WorkerInit {
@@ -31,7 +32,7 @@ export interface WorkerInit {
  * The requests of the store modules, by module: each op takes the connection, then the arguments
  * of the store method it serves, and answers its result. One more module is one more entry.
  */
-const EXTENSIONS = { match: MATCH_OPS, trade: TRADE_OPS, social: SOCIAL_OPS } as const;
+const EXTENSIONS = { match: MATCH_OPS, trade: TRADE_OPS, social: SOCIAL_OPS, pending: PENDING_OPS } as const;
 type Extensions = typeof EXTENSIONS;
 
 /** A store module's request: `<module>.<name>`. */
@@ -132,6 +133,7 @@ const MIGRATIONS = [
    CREATE INDEX accounts_skeleton ON accounts (skeleton);`,
   // One registered account per look-alike skeleton, held by a unique index.
   UNIQUE_SKELETON_SQL,
+  PENDING_MIGRATION,
 ];
 
 interface AccountRow {

@@ -50,6 +50,21 @@ export interface GameEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * A change addressed to a player's profile (src/cluster/profile-changes.ts), kept from the moment
+ * it is announced until it is confirmed written: a process that dies in between leaves it for
+ * another's sweep. `change` is stored as given (JSON).
+ */
+export interface PendingChange {
+  /** One per change and player (say, `<matchId>:<userId>`): saving it again keeps the first. */
+  id: string;
+  userId: string;
+  name: string;
+  change: Record<string, unknown>;
+  /** Epoch ms when it was recorded. */
+  at: number;
+}
+
 export interface Store extends SocialStore {
   /** Adapter name, for logs and /health. */
   readonly kind: string;
@@ -93,6 +108,12 @@ export interface Store extends SocialStore {
   loadMatch(matchId: string): Promise<StoredMatch | null>;
   /** The matches `userId` played in, newest first (by start), at most `limit`. */
   matchesOf(userId: string, limit: number): Promise<MatchSummary[]>;
+  /** Records a pending profile change; one already stored under the same id is kept as it is. */
+  savePendingChange(pending: PendingChange): Promise<void>;
+  /** Pending changes recorded before `before` (epoch ms), oldest first, at most `limit`. */
+  pendingChanges(before: number, limit: number): Promise<PendingChange[]>;
+  /** Forgets a pending change once it is written; forgetting one not stored is no error. */
+  deletePendingChange(id: string): Promise<void>;
   /** Trade records (PROTOCOL §5, src/persistence/trades.ts); null where the adapter has none yet. */
   readonly trades: TradeStore | null;
   /** Resolves when the store answers; rejects when it is down. */

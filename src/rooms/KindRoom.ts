@@ -828,7 +828,7 @@ export class KindRoom extends Room<{ state: Schema }> {
       // every later write of it carries it; the delivery below confirms it is written, wherever
       // the profile is held by then. The room waits for it before it is disposed.
       services.profileChanges.applyHeld(player.userId, change);
-      const delivery = services.profileChanges.deliver(player, change);
+      const delivery = services.profileChanges.deliverKept(player, change, `${matchId}:${player.userId}`);
       this.deliveries.add(delivery);
       void delivery.finally(() => this.deliveries.delete(delivery));
     },
