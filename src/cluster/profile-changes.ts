@@ -10,6 +10,9 @@
  * it: saves are versioned (src/persistence/store.ts). An outdated copy is rebased onto the newer
  * one where they changed different fields (src/persistence/profiles.ts), else dropped, and a change
  * that went into a dropped copy fails with it and is delivered again to the newer one.
+ *
+ * A change is also kept in the store from the moment it is sent until it is written
+ * (`deliverKept`), so one whose process dies in between is delivered by a `sweep` on any process.
  */
 import { matchMaker } from "@colyseus/core";
 import { policy } from "../content/policy.js";
@@ -102,7 +105,7 @@ export class ProfileChanges {
   async deliverKept(account: { userId: string; name: string }, change: ProfileChange, id: string): Promise<boolean> {
     const { store, log } = this.deps;
     await store
-      .savePendingChange({ id, ...account, change, at: Date.now() })
+      .savePendingChange({ id, userId: account.userId, name: account.name, change, at: Date.now() })
       .catch((err: unknown) =>
         log.warn({ err, id }, "a profile change could not be kept as pending; delivering it anyway"),
       );
