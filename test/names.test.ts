@@ -74,11 +74,13 @@ describe("names: the SQLite migration", () => {
       let store = new SqliteStore(file);
       await store.createAccount({ userId: "u1", username: "Old_T1mer", name: "Old_T1mer", passwordHash: null });
       await store.close();
-      // Back to the schema before the migrations: no skeleton column, two versions earlier.
+      // Back to the schema before the skeleton migrations, every later one undone too: no skeleton
+      // column, no unique index, no pending changes.
       const db = new DatabaseSync(file);
       const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      db.exec(`DROP INDEX accounts_skeleton_key; ALTER TABLE accounts DROP COLUMN skeleton;
-               PRAGMA user_version = ${version - 2};`);
+      db.exec(`DROP TABLE pending_changes;
+               DROP INDEX accounts_skeleton_key; ALTER TABLE accounts DROP COLUMN skeleton;
+               PRAGMA user_version = ${version - 3};`);
       db.close();
       store = new SqliteStore(file);
       assert.equal((await store.findAccountBySkeleton(skeleton("oldtimer")))?.userId, "u1");
@@ -97,13 +99,15 @@ describe("names: the SQLite migration to one account per skeleton", () => {
       let store = new SqliteStore(file);
       assert.equal(await store.findAccountBySkeleton("paul"), null); // opens the file and migrates
       await store.close();
-      // Back to the schema before the unique index, with two look-alikes stored under it.
+      // Back to the schema before the unique index (and the migration after it), with two
+      // look-alikes stored under it.
       const db = new DatabaseSync(file);
       const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      db.exec(`DROP INDEX accounts_skeleton_key; CREATE INDEX accounts_skeleton ON accounts (skeleton);
+      db.exec(`DROP TABLE pending_changes;
+               DROP INDEX accounts_skeleton_key; CREATE INDEX accounts_skeleton ON accounts (skeleton);
                INSERT INTO accounts (user_id, username, name, created_at, skeleton) VALUES
                  ('later', 'Pau1', 'Pau1', 2000, 'paul'), ('older', 'paul', 'paul', 1000, 'paul');
-               PRAGMA user_version = ${version - 1};`);
+               PRAGMA user_version = ${version - 2};`);
       db.close();
       store = new SqliteStore(file);
       assert.equal((await store.findAccountBySkeleton("paul"))?.userId, "older");
