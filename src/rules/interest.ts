@@ -87,10 +87,7 @@ export class SpatialGrid<Id> {
   ): Id[] {
     if (limit <= 0) return [];
     // Marked once here rather than looked up per candidate: a crowd has many times more candidates.
-    for (const id of keep?.keys() ?? []) {
-      const placed = this.where.get(id);
-      if (placed) placed.kept = true;
-    }
+    this.mark(keep, true);
     const r2 = radius * radius;
     const enter2 = Math.max(0, radius - hysteresis) ** 2;
     const found = this.found;
@@ -123,11 +120,16 @@ export class SpatialGrid<Id> {
     const ids = new Array<Id>(found.length);
     for (let i = 0; i < found.length; i++) ids[i] = found[i].id;
     found.length = 0;
+    this.mark(keep, false);
+    return ids;
+  }
+
+  /** Sets the `kept` scratch of every id in `keep` that the grid holds. */
+  private mark(keep: { keys(): Iterable<Id> } | undefined, kept: boolean): void {
     for (const id of keep?.keys() ?? []) {
       const placed = this.where.get(id);
-      if (placed) placed.kept = false;
+      if (placed) placed.kept = kept;
     }
-    return ids;
   }
 }
 
